@@ -1,0 +1,469 @@
+//! [`SessionLayer`]: puts a [`Session`] into each request and writes it back to the response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite as CookieSameSite};
+use futures_util::future::BoxFuture;
+use http::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE, VARY};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use tower::{Layer, Service};
+
+use super::config::{SameSite, SessionConfig};
+use super::cookie::CookieSigner;
+use super::handle::{PERMANENT_KEY, Session, SessionSlot, Shared, State};
+use super::store::{Record, SessionId, SessionStore, bounded};
+use crate::error::HttpError;
+
+/// How long one store call may take before the request gets a 503.
+const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A tower layer that gives every request a [`Session`] and writes it back to the response.
+///
+/// On the way in, it only notes the session cookie's raw value; decoding and loading happen
+/// when the handler uses the session (see [`Session`]'s "Loading"). On the way out, for a
+/// session that was used:
+/// - `Vary: Cookie` is added, so caches keep one copy per cookie.
+/// - A session that became empty has its cookie deleted (same `Path`, `Domain`, `SameSite`,
+///   `Secure`, `HttpOnly`, with `Max-Age=0`) and its server-side record deleted.
+/// - Otherwise the cookie is written when the session was modified, when a permanent session
+///   is refreshed ([`refresh_each_request`](SessionConfig::refresh_each_request)), or when the
+///   cookie was signed with a fallback key (so key rotation completes on the next visit).
+///   Only permanent sessions get `Max-Age` and `Expires`.
+/// - A cookie larger than [`max_cookie_size`](SessionConfig::max_cookie_size) replaces the
+///   response with a 500, logged with the size and the advice to use a server-side store.
+/// - A store that fails or does not answer within the [store
+///   timeout](SessionLayer::store_timeout) replaces the response with a 503, logged.
+///
+/// A session the handler never used leaves the response untouched.
+///
+/// # Examples
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use phial_core::{HttpError, Secret};
+/// use phial_core::session::{CookieSigner, Session, SessionConfig, SessionLayer};
+///
+/// async fn count(session: Session) -> Result<String, HttpError> {
+///     let n = session.get::<u32>("n").unwrap_or(0) + 1;
+///     session.insert("n", n)?;
+///     Ok(n.to_string())
+/// }
+///
+/// let config = SessionConfig::default();
+/// let secure = config.resolve_secure(false);
+/// let signer = CookieSigner::new(&Secret::new("a long random key"), &[])?;
+/// let app: Router = Router::new()
+///     .route("/", get(count))
+///     .layer(SessionLayer::new(signer, config, secure, None));
+/// # Ok::<(), phial_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct SessionLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("config", &self.shared.config)
+            .field("secure", &self.shared.secure)
+            .field("server_side", &self.shared.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionLayer {
+    /// A layer that signs cookies with `signer`, shapes them by `config`, marks them `Secure`
+    /// when `secure` (see [`SessionConfig::resolve_secure`]), and keeps session data in `store`
+    /// or, when `None`, in the cookie itself.
+    ///
+    /// # Examples
+    ///
+    /// See [`SessionLayer`] and [`MemoryStore`](super::MemoryStore).
+    #[must_use]
+    pub fn new(
+        signer: CookieSigner,
+        config: SessionConfig,
+        secure: bool,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Self {
+        Self { shared: Arc::new(Shared { signer, config, secure, store, store_timeout: DEFAULT_STORE_TIMEOUT }) }
+    }
+
+    /// Bounds each store call (load, save, delete) by `timeout`; past it the request gets a
+    /// 503. Default: 5 seconds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use phial_core::Secret;
+    /// use phial_core::session::{CookieSigner, MemoryStore, SessionConfig, SessionLayer};
+    ///
+    /// let signer = CookieSigner::new(&Secret::new("key"), &[])?;
+    /// let layer = SessionLayer::new(signer, SessionConfig::default(), true, Some(Arc::new(MemoryStore::new())))
+    ///     .store_timeout(Duration::from_millis(500));
+    /// # Ok::<(), phial_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn store_timeout(self, timeout: Duration) -> Self {
+        let shared = Arc::unwrap_or_clone(self.shared);
+        Self { shared: Arc::new(Shared { store_timeout: timeout, ..shared }) }
+    }
+}
+
+impl Clone for Shared {
+    fn clone(&self) -> Self {
+        Self {
+            signer: self.signer.clone(),
+            config: self.config.clone(),
+            secure: self.secure,
+            store: self.store.clone(),
+            store_timeout: self.store_timeout,
+        }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService { inner, shared: Arc::clone(&self.shared) }
+    }
+}
+
+/// The service that [`SessionLayer`] wraps around a handler or router.
+///
+/// # Examples
+///
+/// ```
+/// use axum::{Router, body::Body, http::Request, routing::get};
+/// use phial_core::Secret;
+/// use phial_core::session::{CookieSigner, Session, SessionConfig, SessionLayer};
+/// use tower::{Layer, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let signer = CookieSigner::new(&Secret::new("key"), &[])?;
+/// let layer = SessionLayer::new(signer, SessionConfig::default(), false, None);
+/// let router: Router = Router::new().route("/", get(|s: Session| async move { s.insert("seen", true) }));
+/// let response = layer.layer(router).oneshot(Request::get("/").body(Body::empty())?).await?;
+/// assert!(response.headers().contains_key("set-cookie"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for SessionService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<Request<B>> for SessionService<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = SessionFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let raw = cookie_value(request.headers(), &self.shared.config.cookie_name);
+        let session = Session::new(Arc::clone(&self.shared), raw);
+        request.extensions_mut().insert(SessionSlot(session.clone()));
+        SessionFuture { inner: self.inner.call(request), session: Some(session), saving: None }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`SessionService`]: the handler's response, then the session
+    /// written to it. It only allocates when a server-side store must be called.
+    pub struct SessionFuture<F> {
+        #[pin]
+        inner: F,
+        session: Option<Session>,
+        saving: Option<BoxFuture<'static, Response>>,
+    }
+}
+
+impl<F> std::fmt::Debug for SessionFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionFuture").field("saving", &self.saving.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl<F, E> Future for SessionFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Some(saving) = this.saving {
+            return saving.as_mut().poll(cx).map(Ok);
+        }
+        let response = ready!(this.inner.poll(cx))?;
+        let Some(session) = this.session.take() else { return Poll::Ready(Ok(response)) };
+        match finish(&session, response) {
+            Finish::Done(response) => Poll::Ready(Ok(response)),
+            Finish::Store(mut saving) => {
+                let poll = saving.as_mut().poll(cx);
+                *this.saving = Some(saving);
+                poll.map(Ok)
+            }
+        }
+    }
+}
+
+/// The first value of the cookie `name` in the request's `Cookie` headers (HTTP/2 may split
+/// them into several). Browsers send the most specific path first; Flask also takes the first.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+}
+
+enum Finish {
+    Done(Response),
+    Store(BoxFuture<'static, Response>),
+}
+
+/// What the response needs for the session, decided once the handler has run.
+fn finish(session: &Session, mut response: Response) -> Finish {
+    let shared = Arc::clone(session.shared());
+    let mut state = session.lock_state();
+    if !state.accessed || state.used_unloaded {
+        return Finish::Done(response);
+    }
+    add_vary_cookie(response.headers_mut());
+    let State { loaded: Some(loaded), modified, cycle, had_cookie, .. } = &mut *state else {
+        return Finish::Done(response);
+    };
+    if loaded.record.data.is_empty() {
+        if !(*modified && *had_cookie) {
+            return Finish::Done(response);
+        }
+        return match &shared.store {
+            None => Finish::Done(with_cookie(response, &removal_cookie(&shared.config, shared.secure))),
+            Some(store) => {
+                let ids = loaded.id.take().into_iter().collect();
+                Finish::Store(Box::pin(delete_session(Arc::clone(store), shared, ids, response)))
+            }
+        };
+    }
+    let refresh = loaded.record.permanent && shared.config.refresh_each_request;
+    if !(*modified || *cycle || loaded.resign || refresh) {
+        return Finish::Done(response);
+    }
+    match &shared.store {
+        None => Finish::Done(write_cookie(&shared, &loaded.record, response)),
+        Some(store) => {
+            let (old, keep) = if *cycle { (loaded.id.take(), None) } else { (None, loaded.id.clone()) };
+            let job = SaveJob { old, keep, record: loaded.record.clone() };
+            Finish::Store(Box::pin(save_session(Arc::clone(store), shared, job, response)))
+        }
+    }
+}
+
+/// A server-side save: the id to delete (cycled away), the id to keep, and the contents.
+struct SaveJob {
+    old: Option<SessionId>,
+    keep: Option<SessionId>,
+    record: Record,
+}
+
+async fn save_session(store: Arc<dyn SessionStore>, shared: Arc<Shared>, job: SaveJob, response: Response) -> Response {
+    let result = async {
+        if let Some(old) = &job.old {
+            bounded(shared.store_timeout, "delete", store.delete(old)).await?;
+        }
+        let id = match job.keep {
+            Some(id) => id,
+            None => SessionId::generate().map_err(HttpError::internal)?,
+        };
+        let expires_at = expiry(shared.config.lifetime);
+        bounded(shared.store_timeout, "save", store.save(&id, &job.record, expires_at)).await?;
+        let raw = id.to_raw().ok_or_else(|| HttpError::internal("a generated session id is not base64url"))?;
+        Ok::<_, HttpError>(shared.signer.sign(&raw))
+    }
+    .await;
+    match result {
+        Ok(value) => set_cookie(&shared, &value, job.record.permanent, response),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn delete_session(
+    store: Arc<dyn SessionStore>,
+    shared: Arc<Shared>,
+    ids: Vec<SessionId>,
+    response: Response,
+) -> Response {
+    for id in &ids {
+        if let Err(err) = bounded(shared.store_timeout, "delete", store.delete(id)).await {
+            return err.into_response();
+        }
+    }
+    with_cookie(response, &removal_cookie(&shared.config, shared.secure))
+}
+
+/// Signs a cookie session's contents (with `_permanent`, as Flask writes it) into the cookie.
+fn write_cookie(shared: &Shared, record: &Record, response: Response) -> Response {
+    let payload = if record.permanent {
+        let mut data = Map::with_capacity(record.data.len() + 1);
+        data.insert(PERMANENT_KEY.to_owned(), Value::Bool(true));
+        data.extend(record.data.iter().map(|(key, value)| (key.clone(), value.clone())));
+        serde_json::to_vec(&data)
+    } else {
+        serde_json::to_vec(&record.data)
+    };
+    match payload {
+        Ok(payload) => set_cookie(shared, &shared.signer.sign(&payload), record.permanent, response),
+        Err(err) => HttpError::internal(format!("session cannot be serialized: {err}")).into_response(),
+    }
+}
+
+/// Adds the session cookie with `value`, or answers 500 when it is too large for browsers.
+fn set_cookie(shared: &Shared, value: &str, permanent: bool, response: Response) -> Response {
+    let config = &shared.config;
+    let mut cookie = base_cookie(config, shared.secure, value.to_owned());
+    if permanent {
+        cookie.set_max_age(time_duration(config.lifetime));
+        cookie.set_expires(expiry(config.lifetime));
+    }
+    let size = cookie.to_string().len();
+    if config.max_cookie_size != 0 && size > config.max_cookie_size {
+        return HttpError::internal(format!(
+            "the session cookie is {size} bytes, over max_cookie_size ({} bytes), and browsers would drop it; \
+             store less in the session or use a server-side store (session.store = \"memory\", or Redis or SQL)",
+            config.max_cookie_size,
+        ))
+        .into_response();
+    }
+    with_cookie(response, &cookie)
+}
+
+fn removal_cookie(config: &SessionConfig, secure: bool) -> Cookie<'static> {
+    let mut cookie = base_cookie(config, secure, String::new());
+    cookie.set_max_age(time::Duration::ZERO);
+    cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
+    cookie
+}
+
+/// The name and the attributes shared by the session cookie and its removal.
+fn base_cookie(config: &SessionConfig, secure: bool, value: String) -> Cookie<'static> {
+    let mut cookie = Cookie::new(config.cookie_name.clone(), value);
+    cookie.set_path(config.cookie_path.clone());
+    if let Some(domain) = &config.cookie_domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie.set_http_only(config.cookie_httponly);
+    cookie.set_secure(secure);
+    cookie.set_same_site(match config.cookie_samesite {
+        SameSite::Lax => CookieSameSite::Lax,
+        SameSite::Strict => CookieSameSite::Strict,
+        SameSite::None => CookieSameSite::None,
+    });
+    cookie
+}
+
+fn with_cookie(mut response: Response, cookie: &Cookie<'static>) -> Response {
+    match HeaderValue::try_from(cookie.to_string()) {
+        Ok(value) => {
+            response.headers_mut().append(SET_COOKIE, value);
+            response
+        }
+        Err(_) => HttpError::internal("the session cookie is not a valid header value; check session.cookie_domain")
+            .into_response(),
+    }
+}
+
+/// Adds `Vary: Cookie` unless a `Vary` header already covers it.
+fn add_vary_cookie(headers: &mut HeaderMap) {
+    let covered = headers.get_all(VARY).iter().filter_map(|value| value.to_str().ok()).any(|value| {
+        value.split(',').map(str::trim).any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
+    });
+    if !covered {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}
+
+/// When a session written now expires; saturates for absurd lifetimes instead of panicking.
+fn expiry(lifetime: u64) -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+        .checked_add(time_duration(lifetime))
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+fn time_duration(seconds: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookies: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for cookie in cookies {
+            headers.append(COOKIE, HeaderValue::from_str(cookie).expect("valid header"));
+        }
+        headers
+    }
+
+    #[test]
+    fn session_cookie_is_found_among_others_and_across_headers() {
+        assert_eq!(cookie_value(&headers(&["a=1; session=abc.d.e; b=2"]), "session").as_deref(), Some("abc.d.e"));
+        assert_eq!(cookie_value(&headers(&["a=1", "session=x"]), "session").as_deref(), Some("x"));
+        assert_eq!(cookie_value(&headers(&["session=first; session=second"]), "session").as_deref(), Some("first"));
+        assert_eq!(cookie_value(&headers(&["mysession=x; sessions=y"]), "session"), None);
+        assert_eq!(cookie_value(&HeaderMap::new(), "session"), None);
+    }
+
+    #[test]
+    fn vary_cookie_is_added_once() {
+        let mut headers = HeaderMap::new();
+        add_vary_cookie(&mut headers);
+        add_vary_cookie(&mut headers);
+        assert_eq!(headers.get_all(VARY).iter().count(), 1);
+
+        let mut headers = HeaderMap::new();
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding, cookie"));
+        add_vary_cookie(&mut headers);
+        assert_eq!(headers.get_all(VARY).iter().count(), 1);
+
+        let mut headers = HeaderMap::new();
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        add_vary_cookie(&mut headers);
+        assert_eq!(headers.get_all(VARY).iter().count(), 2);
+    }
+
+    #[test]
+    fn huge_lifetime_saturates_instead_of_overflowing() {
+        assert!(expiry(u64::MAX) > OffsetDateTime::now_utc());
+        assert_eq!(time_duration(u64::MAX).whole_seconds(), i64::MAX);
+    }
+}

@@ -1,0 +1,233 @@
+//! [`AppState`]: the router state, a typed registry frozen at start, and the [`Ext`] extractor.
+
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use http::request::Parts;
+
+use crate::config::{AppConfig, ConfigSource, Profile};
+use crate::error::HttpError;
+use crate::routing::{UrlError, UrlMap, UrlParams};
+
+/// A map from type to one shared value of that type.
+///
+/// Extensions fill it in their `start` hooks through [`StartCtx::provide`](crate::StartCtx::provide);
+/// it is frozen into [`AppState`] before the first request.
+#[derive(Default)]
+pub struct Registry {
+    values: HashMap<TypeId, (Arc<dyn Any + Send + Sync>, &'static str)>,
+}
+
+impl Registry {
+    /// Stores `value`, replacing any earlier value of the same type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.insert_arc(Arc::new(value));
+    }
+
+    /// Stores an already shared value.
+    pub fn insert_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        self.values.insert(TypeId::of::<T>(), (value, type_name::<T>()));
+    }
+
+    /// The value of type `T`, if one was stored.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.values.get(&TypeId::of::<T>()).and_then(|(v, _)| v.downcast_ref::<T>())
+    }
+
+    /// The shared value of type `T`, if one was stored.
+    pub fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let (value, _) = self.values.get(&TypeId::of::<T>())?;
+        Arc::clone(value).downcast::<T>().ok()
+    }
+
+    pub(crate) fn contains_type(&self, id: TypeId) -> bool {
+        self.values.contains_key(&id)
+    }
+
+    /// The type names stored, sorted, for diagnostics.
+    pub fn type_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.values.values().map(|(_, n)| *n).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.type_names()).finish()
+    }
+}
+
+pub(crate) struct StateInner {
+    pub(crate) registry: Registry,
+    pub(crate) app: AppConfig,
+    pub(crate) source: ConfigSource,
+    pub(crate) urls: UrlMap,
+}
+
+/// The router state of a phial app: config, URL map and the typed registry, behind one `Arc`.
+///
+/// Cloning is a reference-count increment. Handlers reach registered values with [`Ext`], or
+/// through an extension's own extractor.
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use phial_core::prelude::*;
+///
+/// async fn index(state: axum::extract::State<AppState>) -> String {
+///     state.url_for("index", ()).unwrap_or_default()
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), phial_core::Error> {
+/// let app = App::builder().profile(Profile::Testing).endpoint("index", "/", get(index)).build()?;
+/// let running = app.start().await?;
+/// assert_eq!(running.state().url_for("index", ())?, "/");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<StateInner>);
+
+impl AppState {
+    /// The value of type `T` in the registry.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.registry.get::<T>()
+    }
+
+    /// The shared value of type `T` in the registry.
+    pub fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.0.registry.get_arc::<T>()
+    }
+
+    /// The value of type `T`, which an extension [promised](crate::BuildCtx::promise).
+    ///
+    /// Startup fails when a promised value is not provided, so this is the accessor for
+    /// `FromRef` impls of extension handles.
+    ///
+    /// # Panics
+    ///
+    /// When no value of type `T` is registered: a bug in the extension that skipped its
+    /// promise, which the panic message names.
+    #[track_caller]
+    pub fn require<T: Send + Sync + 'static>(&self) -> &T {
+        match self.get::<T>() {
+            Some(value) => value,
+            None => panic!(
+                "no `{}` in the app state: the extension that provides it must promise it in `build` \
+                 and provide it in `start`",
+                type_name::<T>()
+            ),
+        }
+    }
+
+    /// The registry itself.
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// The core's `[app]` config.
+    pub fn app_config(&self) -> &AppConfig {
+        &self.0.app
+    }
+
+    /// The merged config, to extract an app's own sections.
+    pub fn config(&self) -> &ConfigSource {
+        &self.0.source
+    }
+
+    /// The active profile.
+    pub fn profile(&self) -> Profile {
+        self.0.source.profile()
+    }
+
+    /// The URL map of every named endpoint.
+    pub fn urls(&self) -> &UrlMap {
+        &self.0.urls
+    }
+
+    /// Builds the path of `endpoint` with `params` (Flask's `url_for`).
+    ///
+    /// Parameters that the route does not take become the query string.
+    ///
+    /// # Errors
+    ///
+    /// [`UrlError`] for an unknown endpoint or a missing parameter.
+    pub fn url_for(&self, endpoint: &str, params: impl UrlParams) -> Result<String, UrlError> {
+        self.0.urls.url_for(endpoint, params)
+    }
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState").field("registry", &self.0.registry).finish_non_exhaustive()
+    }
+}
+
+/// Extracts the registered value of type `T` from the [`AppState`].
+///
+/// Works in any router whose state gives an `AppState` through [`FromRef`]. A missing value is
+/// a 500 with the type named in the log (and a startup error when it was promised).
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use phial_core::prelude::*;
+///
+/// struct Motd(String);
+///
+/// async fn motd(Ext(motd): Ext<Motd>) -> String {
+///     motd.0.clone()
+/// }
+///
+/// let app = App::builder()
+///     .profile(Profile::Testing)
+///     .state(Motd("hello".into()))
+///     .endpoint("motd", "/motd", get(motd))
+///     .build()?;
+/// # Ok::<(), phial_core::Error>(())
+/// ```
+pub struct Ext<T>(pub Arc<T>);
+
+impl<T> Deref for Ext<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Clone for Ext<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Ext<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Ext").field(&self.0).finish()
+    }
+}
+
+impl<T, S> FromRequestParts<S> for Ext<T>
+where
+    T: Send + Sync + 'static,
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        AppState::from_ref(state).get_arc::<T>().map(Ext).ok_or_else(|| {
+            HttpError::internal(format!(
+                "no `{}` in the app state; register it with `AppBuilder::state` or an extension",
+                type_name::<T>()
+            ))
+        })
+    }
+}
