@@ -60,17 +60,12 @@ type SectionLoader = Box<dyn Fn(&ConfigSource, &mut Registry) -> Result<(), Erro
 /// }
 /// ```
 #[must_use]
+#[derive(Default)]
 pub struct AppBuilder {
     extensions: Vec<Box<dyn DynExtension>>,
     parts: AppParts,
     inputs: ConfigInputs,
     sections: Vec<(String, serde_json::Value, SectionLoader)>,
-}
-
-impl Default for AppBuilder {
-    fn default() -> Self {
-        Self { extensions: Vec::new(), parts: AppParts::default(), inputs: ConfigInputs::default(), sections: Vec::new() }
-    }
 }
 
 impl AppBuilder {
@@ -97,7 +92,8 @@ impl AppBuilder {
     ///     .profile(Profile::Testing)
     ///     .endpoint("user", "/user/{username}", get(|| async { "profile" }))
     ///     .build()?;
-    /// assert_eq!(app.routes()[0].path, "/user/{username}");
+    /// let user = app.routes().iter().find(|r| r.endpoint.as_deref() == Some("user")).unwrap();
+    /// assert_eq!(user.path, "/user/{username}");
     /// # Ok::<(), phial_core::Error>(())
     /// ```
     #[track_caller]
@@ -149,11 +145,8 @@ impl AppBuilder {
     pub fn layer<L>(mut self, stage: Stage, name: &str, layer: L) -> Self
     where
         L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
-        L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        L::Service:
+            tower::Service<axum::extract::Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Response: IntoResponse + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
     {
@@ -287,6 +280,10 @@ impl AppBuilder {
 
     /// Validates the app: loads config, orders the extensions, runs every `build` hook.
     ///
+    /// # Panics
+    ///
+    /// Never in practice: the one `expect` guards an invariant of the ordering.
+    ///
     /// # Errors
     ///
     /// Config errors, a missing required extension, a cycle, a duplicate name, a duplicate
@@ -308,6 +305,7 @@ impl AppBuilder {
         }
         let source = ConfigSource::load(&inputs, &defaults)?;
         let app_config: AppConfig = source.extract_section("app")?;
+        app_config.session.validate()?;
         for (_, _, loader) in &sections {
             loader(&source, &mut parts.registry)?;
         }
@@ -347,6 +345,7 @@ impl AppBuilder {
 }
 
 /// A built app: validated, ordered, every `build` hook run. Start it with [`App::start`].
+#[expect(clippy::struct_field_names, reason = "`app_config` is the `[app]` section, not the app")]
 pub struct App {
     pub(crate) extensions: Vec<Box<dyn DynExtension>>,
     pub(crate) router: Router<AppState>,
@@ -385,7 +384,11 @@ impl App {
         let mut infos = crate::assembly::core_layers(&self.app_config);
         let mut staged: Vec<&StagedLayer> = self.layers.iter().collect();
         staged.sort_by_key(|l| l.stage);
-        infos.extend(staged.into_iter().map(|l| LayerInfo { stage: l.stage, name: l.name.clone(), owner: l.owner.clone() }));
+        infos.extend(staged.into_iter().map(|l| LayerInfo {
+            stage: l.stage,
+            name: l.name.clone(),
+            owner: l.owner.clone(),
+        }));
         infos.sort_by_key(|l| l.stage);
         infos
     }

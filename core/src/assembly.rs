@@ -12,8 +12,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use http::header::{CACHE_CONTROL, HeaderValue};
 use http::StatusCode;
+use http::header::{CACHE_CONTROL, HeaderValue};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -84,20 +84,36 @@ pub(crate) fn assemble(
         }
         let sub = apply_staged(sub, blueprint.layers);
         router = std::panic::catch_unwind(AssertUnwindSafe(|| router.merge(sub))).map_err(|panic| {
-            Error::msg(format!("blueprint `{}` mounted at {origin} conflicts with another route: {}", blueprint.name, panic_text(&*panic)))
+            Error::msg(format!(
+                "blueprint `{}` mounted at {origin} conflicts with another route: {}",
+                blueprint.name,
+                panic_text(&*panic)
+            ))
         })?;
     }
     if !app_config.static_url_path.is_empty() && !app_config.static_folder.as_os_str().is_empty() {
         let path = format!("{}/{{*filename}}", app_config.static_url_path.trim_end_matches('/'));
         if seen.contains_key("static") {
-            return Err(Error::msg("endpoint `static` is reserved for static files; set `app.static_url_path = \"\"` to free it"));
+            return Err(Error::msg(
+                "endpoint `static` is reserved for static files; set `app.static_url_path = \"\"` to free it",
+            ));
         }
         urls.insert("static", &path);
-        infos.push(RouteInfo { methods: "GET,HEAD".into(), path, endpoint: Some("static".into()), origin: "core".into() });
+        infos.push(RouteInfo {
+            methods: "GET,HEAD".into(),
+            path,
+            endpoint: Some("static".into()),
+            origin: "core".into(),
+        });
     }
     for (path, name) in [(&app_config.liveness_path, "healthz"), (&app_config.readiness_path, "readyz")] {
         if !path.is_empty() {
-            infos.push(RouteInfo { methods: "GET,HEAD".into(), path: path.clone(), endpoint: Some(name.into()), origin: "core".into() });
+            infos.push(RouteInfo {
+                methods: "GET,HEAD".into(),
+                path: path.clone(),
+                endpoint: Some(name.into()),
+                origin: "core".into(),
+            });
         }
     }
     infos.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.methods.cmp(&b.methods)));
@@ -151,7 +167,11 @@ fn join_path(prefix: &str, path: &str) -> String {
 /// The core's own layers, outermost first, as `<app> middleware` lists them.
 pub(crate) fn core_layers(app: &AppConfig) -> Vec<LayerInfo> {
     let core = |stage, name: &str| LayerInfo { stage, name: name.to_owned(), owner: "core".to_owned() };
-    let mut layers = vec![core(Stage::Outer, "request-context"), core(Stage::Outer, "error-render"), core(Stage::Outer, "catch-panic")];
+    let mut layers = vec![
+        core(Stage::Outer, "request-context"),
+        core(Stage::Outer, "error-render"),
+        core(Stage::Outer, "catch-panic"),
+    ];
     if app.request_timeout > 0.0 {
         layers.push(core(Stage::Outer, "timeout"));
     }
@@ -191,10 +211,10 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
         started += 1;
         tracing::info!(extension = %ext.name(), "extension started");
     }
-    if failure.is_none() {
-        if let Some((extension, _, type_name)) = promises.iter().find(|(_, id, _)| !ctx.registry.contains_type(*id)) {
-            failure = Some(Error::MissingState { extension: extension.clone(), type_name });
-        }
+    if failure.is_none()
+        && let Some((extension, _, type_name)) = promises.iter().find(|(_, id, _)| !ctx.registry.contains_type(*id))
+    {
+        failure = Some(Error::MissingState { extension: extension.clone(), type_name });
     }
     let store = match failure {
         None => select_store(&app_config, &mut ctx),
@@ -214,14 +234,24 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
 
     #[cfg(feature = "templates")]
     {
-        let templates = crate::templates::Templates::new(&app_config, source.profile(), urls.clone(), &config_values, template_globals)?;
+        let templates = crate::templates::Templates::new(
+            &app_config,
+            source.profile(),
+            urls.clone(),
+            &config_values,
+            template_globals,
+        );
         ctx.registry.insert(templates);
     }
 
     let state = freeze(ctx, &app_config, &source, urls);
     let extensions = Arc::new(extensions);
     let mut layer_infos = core_layers(&app_config);
-    layer_infos.extend(layers.iter().map(|l| LayerInfo { stage: l.stage, name: l.name.clone(), owner: l.owner.clone() }));
+    layer_infos.extend(layers.iter().map(|l| LayerInfo {
+        stage: l.stage,
+        name: l.name.clone(),
+        owner: l.owner.clone(),
+    }));
     layer_infos.sort_by_key(|l| l.stage);
     let router = final_router(router, layers, &state, &app_config, store, error_handlers, &extensions)?;
     Ok(RunningApp { state, router, extensions, route_infos, layer_infos })
@@ -278,8 +308,9 @@ fn final_router(
             .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, cache))
             .service(ServeDir::new(&app.static_folder).append_index_html_on_directories(false));
         let path = app.static_url_path.trim_end_matches('/').to_owned();
-        router = std::panic::catch_unwind(AssertUnwindSafe(|| router.nest_service(&path, files)))
-            .map_err(|panic| Error::msg(format!("static path `{path}` conflicts with a route: {}", panic_text(&*panic))))?;
+        router = std::panic::catch_unwind(AssertUnwindSafe(|| router.nest_service(&path, files))).map_err(|panic| {
+            Error::msg(format!("static path `{path}` conflicts with a route: {}", panic_text(&*panic)))
+        })?;
     }
     router = router.fallback(not_found_fallback);
 
@@ -308,7 +339,8 @@ fn final_router(
 
 /// Every extension's health, concurrently, each bounded.
 pub(crate) async fn health_report(extensions: &[Box<dyn DynExtension>], state: &AppState) -> HealthReport {
-    let checks = futures_util::future::join_all(extensions.iter().map(|ext| timed(ext.name(), ext.health(state)))).await;
+    let checks =
+        futures_util::future::join_all(extensions.iter().map(|ext| timed(ext.name(), ext.health(state)))).await;
     let status = if checks.iter().all(|c| c.health.is_ok()) { "ok" } else { "unavailable" };
     HealthReport { status, checks }
 }

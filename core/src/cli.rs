@@ -126,9 +126,9 @@ impl Output {
 }
 
 fn root_command(app: &App) -> Command {
-    let name = std::env::args().next().and_then(|p| {
-        std::path::Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned())
-    });
+    let name = std::env::args()
+        .next()
+        .and_then(|p| std::path::Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned()));
     let mut root = Command::new(name.unwrap_or_else(|| "app".to_owned()))
         .about("A phial app")
         .subcommand(
@@ -203,9 +203,13 @@ impl App {
                 Ok(ExitCode::SUCCESS)
             }
             Some(("middleware", _)) => {
-                print_table(&out, &["Stage", "Layer", "Added by"], self.middleware().iter().map(|l| {
-                    vec![l.stage.as_str().to_owned(), l.name.clone(), l.owner.clone()]
-                }));
+                print_table(
+                    &out,
+                    &["Stage", "Layer", "Added by"],
+                    self.middleware()
+                        .iter()
+                        .map(|l| vec![l.stage.as_str().to_owned(), l.name.clone(), l.owner.clone()]),
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Some(("extensions", _)) => {
@@ -266,9 +270,13 @@ async fn serve_command(app: App, bind: Option<String>) -> Result<ExitCode, Error
 
 /// Prints routes as Flask's `flask routes` does: endpoint, methods, rule.
 pub(crate) fn print_routes(routes: &[crate::routing::RouteInfo], out: &Output) {
-    print_table(out, &["Endpoint", "Methods", "Rule"], routes.iter().map(|r| {
-        vec![r.endpoint.clone().unwrap_or_else(|| "-".to_owned()), r.methods.clone(), r.path.clone()]
-    }));
+    print_table(
+        out,
+        &["Endpoint", "Methods", "Rule"],
+        routes
+            .iter()
+            .map(|r| vec![r.endpoint.clone().unwrap_or_else(|| "-".to_owned()), r.methods.clone(), r.path.clone()]),
+    );
 }
 
 fn print_table(out: &Output, header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
@@ -295,7 +303,8 @@ pub(crate) fn report_startup_error(err: &Error) {
     let mut text = format!("error: {err}");
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        text.push_str(&format!("\n  caused by: {cause}"));
+        text.push_str("\n  caused by: ");
+        text.push_str(&cause.to_string());
         source = cause.source();
     }
     #[expect(clippy::print_stderr, reason = "the CLI reports its own failure to the terminal")]
@@ -361,13 +370,12 @@ impl RunningApp {
         let mut server = tokio::spawn(std::future::IntoFuture::into_future(server));
         let result = tokio::select! {
             result = &mut server => result,
-            () = stopping.notified() => match tokio::time::timeout(drain, &mut server).await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::warn!(timeout_s = drain.as_secs_f64(), "in-flight requests did not finish in time; closing them");
-                    server.abort();
-                    Ok(Ok(()))
-                }
+            () = stopping.notified() => if let Ok(result) = tokio::time::timeout(drain, &mut server).await {
+                result
+            } else {
+                tracing::warn!(timeout_s = drain.as_secs_f64(), "in-flight requests did not finish in time; closing them");
+                server.abort();
+                Ok(Ok(()))
             },
         };
         self.shutdown().await;

@@ -26,8 +26,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use figment::value::{Dict, Map, Value};
 use figment::providers::Format;
+use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Provider};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -125,7 +125,7 @@ pub struct AppConfig {
     /// Seconds to finish in-flight requests on shutdown, and the bound on each extension's
     /// shutdown hook.
     pub shutdown_timeout: f64,
-    /// Folder for instance files (SQLite databases, mail in development), relative to the
+    /// Folder for instance files (`SQLite` databases, mail in development), relative to the
     /// working directory. Flask: the instance folder.
     pub instance_path: PathBuf,
     /// Host (and port) for external URLs built outside a request. Flask: `SERVER_NAME`.
@@ -291,7 +291,7 @@ impl ConfigSource {
     /// A missing or malformed value, or an unknown key, as an [`Error::Config`] naming the key
     /// and its source.
     pub fn extract_section<T: DeserializeOwned + Serialize>(&self, section: &str) -> Result<T, Error> {
-        let value: T = self.figment.extract_inner(section).map_err(|err| self.describe(section, &err))?;
+        let value: T = self.figment.extract_inner(section).map_err(|err| Self::describe(section, &err))?;
         let typed = defaults_to_value(&value, section)?;
         if let Ok(Value::Dict(_, given)) = self.figment.find_value(section) {
             self.check_known(section, &given, &typed)?;
@@ -304,7 +304,7 @@ impl ConfigSource {
         self.figment.find_metadata(key).map_or_else(|| "unknown source".to_owned(), describe_metadata)
     }
 
-    fn describe(&self, section: &str, err: &figment::Error) -> Error {
+    fn describe(section: &str, err: &figment::Error) -> Error {
         let key = if err.path.is_empty() { section.to_owned() } else { err.path.join(".") };
         let key = if key.starts_with(section) { key } else { format!("{section}.{key}") };
         let from = err.metadata.as_ref().map(|m| format!(" (from {})", describe_metadata(m))).unwrap_or_default();
@@ -367,7 +367,6 @@ impl ConfigSource {
             )),
         }
     }
-
 }
 
 fn find_dev_secrets(value: &Value, path: String, found: &mut Vec<String>) {
@@ -411,11 +410,8 @@ fn to_figment(value: &serde_json::Value) -> Value {
         serde_json::Value::String(s) => Value::from(s.clone()),
         serde_json::Value::Array(items) => Value::from(items.iter().map(to_figment).collect::<Vec<_>>()),
         serde_json::Value::Object(fields) => {
-            let dict: BTreeMap<String, Value> = fields
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), to_figment(v)))
-                .collect();
+            let dict: BTreeMap<String, Value> =
+                fields.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), to_figment(v))).collect();
             Value::from(dict)
         }
     }
@@ -477,12 +473,16 @@ mod tests {
     fn load(inputs: &ConfigInputs) -> Result<ConfigSource, Error> {
         let defaults = vec![(
             "demo".to_owned(),
-            defaults_to_value(&Demo { name: "default".into(), port: 1, key: Secret::development_default("demo"), ..Demo::default() }, "demo")
-                .unwrap(),
+            defaults_to_value(
+                &Demo { name: "default".into(), port: 1, key: Secret::development_default("demo"), ..Demo::default() },
+                "demo",
+            )
+            .unwrap(),
         )];
         ConfigSource::load(inputs, &defaults)
     }
 
+    #[expect(clippy::unnecessary_wraps, reason = "matches the optional field it fills")]
     fn env(pairs: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
         Some(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
     }
@@ -565,7 +565,8 @@ mod tests {
         let production = ConfigInputs { profile: Some(Profile::Production), env: env(&[]), ..ConfigInputs::default() };
         let err = load(&production).unwrap_err().to_string();
         assert!(err.contains("demo.key") && err.contains("production"), "{err}");
-        let development = ConfigInputs { profile: Some(Profile::Development), env: env(&[]), ..ConfigInputs::default() };
+        let development =
+            ConfigInputs { profile: Some(Profile::Development), env: env(&[]), ..ConfigInputs::default() };
         assert!(load(&development).is_ok());
     }
 

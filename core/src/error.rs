@@ -40,7 +40,9 @@ pub enum Error {
         message: String,
     },
     /// An extension requires another one that was not added.
-    #[error("extension `{extension}` requires `{requires}`, which was not added to the app; add it with `.extension(...)`")]
+    #[error(
+        "extension `{extension}` requires `{requires}`, which was not added to the app; add it with `.extension(...)`"
+    )]
     MissingDependency {
         /// The extension that declared the requirement.
         extension: String,
@@ -106,6 +108,12 @@ impl Error {
     }
 }
 
+impl From<crate::routing::UrlError> for Error {
+    fn from(err: crate::routing::UrlError) -> Self {
+        Self::Other(Box::new(err))
+    }
+}
+
 /// What the error layer knows about an [`HttpError`] after it became a response.
 ///
 /// [`HttpError::into_response`](IntoResponse::into_response) stores this in the response
@@ -143,7 +151,10 @@ pub struct ErrorInfo {
 /// let err = HttpError::new(StatusCode::CONFLICT, "Username taken.");
 /// assert_eq!(err.status(), StatusCode::CONFLICT);
 /// ```
-pub struct HttpError {
+pub struct HttpError(Box<Inner>);
+
+/// Boxed so that `Result<T, HttpError>` stays one pointer wide on the happy path.
+struct Inner {
     status: StatusCode,
     message: Option<Cow<'static, str>>,
     headers: HeaderMap,
@@ -153,12 +164,12 @@ pub struct HttpError {
 impl HttpError {
     /// An error with `status` and a message for the client.
     pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, message: Some(message.into()), headers: HeaderMap::new(), source: None }
+        Self(Box::new(Inner { status, message: Some(message.into()), headers: HeaderMap::new(), source: None }))
     }
 
     /// An error with `status` and the standard description of that status as its message.
     pub fn status_only(status: StatusCode) -> Self {
-        Self { status, message: None, headers: HeaderMap::new(), source: None }
+        Self(Box::new(Inner { status, message: None, headers: HeaderMap::new(), source: None }))
     }
 
     /// 400 Bad Request with a message.
@@ -194,54 +205,54 @@ impl HttpError {
     /// Replaces the client-facing message.
     #[must_use]
     pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
-        self.message = Some(message.into());
+        self.0.message = Some(message.into());
         self
     }
 
     /// Adds a response header (e.g. `Allow`, `WWW-Authenticate`, `Retry-After`).
     #[must_use]
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.0.headers.append(name, value);
         self
     }
 
     /// Attaches an internal cause that is logged and never shown to the client.
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
     /// The response status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The client-facing message: the one given, or the status's standard description.
     pub fn message(&self) -> &str {
-        self.message.as_deref().unwrap_or_else(|| default_message(self.status))
+        self.0.message.as_deref().unwrap_or_else(|| default_message(self.0.status))
     }
 
     /// The internal cause, if any.
     pub fn source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
-        self.source.as_deref()
+        self.0.source.as_deref()
     }
 }
 
 impl fmt::Debug for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpError")
-            .field("status", &self.status)
+            .field("status", &self.0.status)
             .field("message", &self.message())
-            .field("source", &self.source)
+            .field("source", &self.0.source)
             .finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.message())?;
-        if let Some(source) = &self.source {
+        write!(f, "{} {}", self.0.status.as_u16(), self.message())?;
+        if let Some(source) = &self.0.source {
             write!(f, " ({source})")?;
         }
         Ok(())
@@ -250,26 +261,28 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.0.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            match &self.source {
-                Some(source) => tracing::error!(status = self.status.as_u16(), error = %source, "request failed"),
-                None => tracing::error!(status = self.status.as_u16(), message = self.message(), "request failed"),
+        let status = self.0.status;
+        let message = self.message().to_owned();
+        if status.is_server_error() {
+            if let Some(source) = &self.0.source {
+                tracing::error!(status = status.as_u16(), error = %source, "request failed");
+            } else {
+                tracing::error!(status = status.as_u16(), message = %message, "request failed");
             }
-        } else if let Some(source) = &self.source {
-            tracing::debug!(status = self.status.as_u16(), error = %source, "request rejected");
+        } else if let Some(source) = &self.0.source {
+            tracing::debug!(status = status.as_u16(), error = %source, "request rejected");
         }
-        let info = ErrorInfo { status: self.status, message: Cow::Owned(self.message().to_owned()) };
-        let body = format!("{} {}\n\n{}\n", self.status.as_u16(), reason(self.status), info.message);
-        let mut response = (self.status, body).into_response();
+        let body = format!("{} {}\n\n{message}\n", status.as_u16(), reason(status));
+        let mut response = (status, body).into_response();
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-        response.headers_mut().extend(self.headers);
-        response.extensions_mut().insert(Arc::new(info));
+        response.headers_mut().extend(self.0.headers);
+        response.extensions_mut().insert(Arc::new(ErrorInfo { status, message: Cow::Owned(message) }));
         response
     }
 }
@@ -283,19 +296,33 @@ pub fn reason(status: StatusCode) -> &'static str {
 pub fn default_message(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "The browser (or proxy) sent a request that this server could not understand.",
-        401 => "The server could not verify that you are authorized to access the URL requested. You either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials required.",
-        403 => "You don't have the permission to access the requested resource. It is either read-protected or not readable by the server.",
-        404 => "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.",
+        401 => {
+            "The server could not verify that you are authorized to access the URL requested. You either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials required."
+        }
+        403 => {
+            "You don't have the permission to access the requested resource. It is either read-protected or not readable by the server."
+        }
+        404 => {
+            "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+        }
         405 => "The method is not allowed for the requested URL.",
-        408 => "The server closed the network connection because the browser didn't finish the request within the specified time.",
-        409 => "A conflict happened while processing the request. The resource might have been modified while the request was being processed.",
+        408 => {
+            "The server closed the network connection because the browser didn't finish the request within the specified time."
+        }
+        409 => {
+            "A conflict happened while processing the request. The resource might have been modified while the request was being processed."
+        }
         413 => "The data value transmitted exceeds the capacity limit.",
         415 => "The server does not support the media type transmitted in the request.",
         422 => "The request was well-formed but was unable to be followed due to semantic errors.",
         429 => "This user has exceeded an allotted request count. Try again later.",
-        500 => "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.",
+        500 => {
+            "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."
+        }
         502 => "The proxy server received an invalid response from an upstream server.",
-        503 => "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",
+        503 => {
+            "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later."
+        }
         504 => "The connection to an upstream server timed out.",
         _ => reason(status),
     }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::app::AppBuilder;
-use crate::context::{BuildCtx, StartCtx};
 use crate::config::ConfigSource;
+use crate::context::{BuildCtx, StartCtx};
 use crate::error::{BoxError, Error};
 use crate::health::Health;
 use crate::state::AppState;
@@ -86,11 +86,7 @@ pub trait Extension: Send + Sync + 'static {
     fn build(&self, config: &Self::Config, ctx: &mut BuildCtx<'_>) -> Result<(), Error>;
 
     /// Connects to services and provides state. Runs in dependency order.
-    fn start(
-        &self,
-        config: &Self::Config,
-        ctx: &mut StartCtx,
-    ) -> impl Future<Output = Result<(), Error>> + Send {
+    fn start(&self, config: &Self::Config, ctx: &mut StartCtx) -> impl Future<Output = Result<(), Error>> + Send {
         let _ = (config, ctx);
         async { Ok(()) }
     }
@@ -238,9 +234,7 @@ impl<E: Extension> DynExtension for Erased<E> {
     }
 
     fn start<'a>(&'a self, ctx: &'a mut StartCtx) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            self.ext.start(self.config(), ctx).await.map_err(|err| wrap(self.name(), "start", err))
-        })
+        Box::pin(async move { self.ext.start(self.config(), ctx).await.map_err(|err| wrap(self.name(), "start", err)) })
     }
 
     fn shutdown<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, ()> {

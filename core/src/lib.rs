@@ -104,9 +104,9 @@ pub use templates::{Template, Templates};
 /// Re-exports for `use phial_core::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        App, AppBuilder, AppState, Blueprint, BuildCtx, CliCommand, CommandArgs, Deps, Error, ErrorContext,
-        Ext, Extension, ExtensionGroup, FnExtension, Health, HttpError, Profile, RunningApp, Secret, Session,
-        Stage, StartCtx, Urls,
+        App, AppBuilder, AppState, Blueprint, BuildCtx, CliCommand, CommandArgs, Deps, Error, ErrorContext, Ext,
+        Extension, ExtensionGroup, FnExtension, Health, HttpError, Profile, RunningApp, Secret, Session, Stage,
+        StartCtx, Urls,
     };
     #[cfg(feature = "templates")]
     pub use crate::{Template, Templates};

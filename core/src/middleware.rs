@@ -215,6 +215,7 @@ where
 }
 
 /// Turns a panic in a handler into a 500 without detail for the client; the log has it all.
+#[expect(clippy::needless_pass_by_value, reason = "the signature CatchPanicLayer::custom requires")]
 pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let detail = panic
         .downcast_ref::<String>()
@@ -304,11 +305,8 @@ async fn render_error(response: Response, wants_json: bool, path: String, layer:
     let status = response.status();
     let info = response.extensions().get::<Arc<ErrorInfo>>().cloned();
     let is_empty = response.body().is_end_stream() || response.body().size_hint().exact() == Some(0);
-    let is_plain = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/plain"));
+    let is_plain =
+        response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
     let short = response.body().size_hint().upper().is_some_and(|n| n <= MAX_REJECTION_TEXT);
     let (parts, body) = response.into_parts();
     let message = if let Some(info) = info {
@@ -420,10 +418,8 @@ fn quality(accept: &str, kind: &str, sub: &str) -> f32 {
     for range in accept.split(',') {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let q =
+            parts.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
         let (k, s) = media.split_once('/').unwrap_or((media, ""));
         let specificity = match (k, s) {
             (k, s) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 2,

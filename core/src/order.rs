@@ -21,10 +21,9 @@ pub(crate) fn resolve(items: &[(String, Deps)]) -> Result<Vec<usize>, Error> {
     let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); items.len()];
     for (i, (name, deps)) in items.iter().enumerate() {
         for required in deps.required() {
-            let &j = index.get(required.as_str()).ok_or_else(|| Error::MissingDependency {
-                extension: name.clone(),
-                requires: required.clone(),
-            })?;
+            let &j = index
+                .get(required.as_str())
+                .ok_or_else(|| Error::MissingDependency { extension: name.clone(), requires: required.clone() })?;
             edges[j].insert(i);
         }
         for other in deps.runs_after() {
@@ -68,10 +67,7 @@ fn find_cycle(items: &[(String, Deps)], edges: &[BTreeSet<usize>], indegree: &[u
     // Every stuck node has a stuck predecessor, so walking predecessors must revisit a node.
     let mut path = vec![start];
     let mut current = start;
-    loop {
-        let Some(pred) = (0..items.len()).find(|&p| stuck(p) && edges[p].contains(&current)) else {
-            break;
-        };
+    while let Some(pred) = (0..items.len()).find(|&p| stuck(p) && edges[p].contains(&current)) {
         if let Some(pos) = path.iter().position(|&n| n == pred) {
             let mut cycle: Vec<usize> = path[pos..].to_vec();
             cycle.reverse();
@@ -112,7 +108,9 @@ mod tests {
     fn missing_requirement_is_an_error_naming_both() {
         let items = [item("login", Deps::none().requires("sql"))];
         let err = names(&items).unwrap_err();
-        assert!(matches!(&err, Error::MissingDependency { extension, requires } if extension == "login" && requires == "sql"));
+        assert!(
+            matches!(&err, Error::MissingDependency { extension, requires } if extension == "login" && requires == "sql")
+        );
     }
 
     #[test]

@@ -35,11 +35,11 @@ pub(crate) struct RouteDef {
 /// use axum::routing::get;
 /// use phial_core::prelude::*;
 ///
+/// # #[tokio::main] async fn main() -> Result<(), phial_core::Error> {
 /// let auth = Blueprint::new("auth")
 ///     .endpoint("login", "/login", get(|| async { "log in" }))
 ///     .endpoint("logout", "/logout", get(|| async { "bye" }));
 ///
-/// # #[tokio::main] async fn main() -> Result<(), phial_core::Error> {
 /// let app = App::builder().profile(Profile::Testing).blueprint("/auth", auth).build()?;
 /// let running = app.start().await?;
 /// assert_eq!(running.state().url_for("auth.login", ())?, "/auth/login");
@@ -104,11 +104,8 @@ impl Blueprint {
     pub fn layer<L>(mut self, stage: Stage, name: &str, layer: L) -> Self
     where
         L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
-        L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        L::Service:
+            tower::Service<axum::extract::Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Response: axum::response::IntoResponse + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
     {
@@ -127,7 +124,7 @@ pub struct RouteInfo {
     pub path: String,
     /// The endpoint name, if the route has one.
     pub endpoint: Option<String>,
-    /// Where the route was declared (file:line), or the extension that added it.
+    /// Where the route was declared (`file:line`), or the extension that added it.
     pub origin: String,
 }
 
@@ -248,12 +245,39 @@ impl<K: AsRef<str>, V: Display, H> UrlParams for HashMap<K, V, H> {
 
 /// Characters escaped in a path segment: controls, space and the URL delimiters.
 const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'`').add(b'?').add(b'{').add(b'}')
-    .add(b'/').add(b'%').add(b'\\').add(b'^').add(b'|').add(b'[').add(b']');
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']');
 /// A catch-all parameter may contain `/`.
 const CATCH_ALL: &AsciiSet = &CONTROLS
-    .add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'`').add(b'?').add(b'{').add(b'}')
-    .add(b'%').add(b'\\').add(b'^').add(b'|').add(b'[').add(b']');
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}')
+    .add(b'%')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']');
 /// Query keys and values (form-urlencoding style, spaces as `%20`).
 const QUERY: &AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+').add(b';').add(b'\'');
 
@@ -285,10 +309,10 @@ impl UrlMap {
             match segment {
                 Segment::Literal(text) => url.push_str(text),
                 Segment::Param(name) | Segment::CatchAll(name) => {
-                    let pos = params.iter().position(|(k, _)| k == name).ok_or_else(|| UrlError::MissingParam {
-                        endpoint: endpoint.to_owned(),
-                        param: name.clone(),
-                    })?;
+                    let pos = params
+                        .iter()
+                        .position(|(k, _)| k == name)
+                        .ok_or_else(|| UrlError::MissingParam { endpoint: endpoint.to_owned(), param: name.clone() })?;
                     let (_, value) = params.remove(pos);
                     let set = if matches!(segment, Segment::CatchAll(_)) { CATCH_ALL } else { SEGMENT };
                     url.extend(utf8_percent_encode(&value, set));
@@ -409,10 +433,8 @@ where
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned)
             .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()));
-        let scheme = parts
-            .uri
-            .scheme_str()
-            .map_or_else(|| state.app_config().preferred_url_scheme.clone(), str::to_owned);
+        let scheme =
+            parts.uri.scheme_str().map_or_else(|| state.app_config().preferred_url_scheme.clone(), str::to_owned);
         Ok(Self { state, host, scheme })
     }
 }

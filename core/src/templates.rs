@@ -25,7 +25,7 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 
 use crate::config::{AppConfig, Profile};
-use crate::error::{Error, HttpError};
+use crate::error::HttpError;
 use crate::routing::UrlMap;
 use crate::session::Session;
 use crate::state::AppState;
@@ -69,7 +69,7 @@ impl Templates {
         urls: UrlMap,
         config: &[(String, serde_json::Value)],
         globals: Vec<(String, Value)>,
-    ) -> Result<Self, Error> {
+    ) -> Self {
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(&app.template_folder));
         env.set_formatter(markupsafe_formatter);
@@ -84,7 +84,7 @@ impl Templates {
         }
         let reload = app.templates_auto_reload.unwrap_or(profile == Profile::Development);
         let env = if reload { Env::Reloading(Arc::new(Mutex::new(env))) } else { Env::Fixed(Arc::new(env)) };
-        Ok(Self { env: Arc::new(env) })
+        Self { env: Arc::new(env) }
     }
 
     /// Renders template `name` with `context`.
@@ -119,8 +119,16 @@ impl Templates {
 /// Escapes as Jinja2's markupsafe does (`& < > " '`), so ported templates render byte for
 /// byte as they did in Flask; minijinja's default also escapes `/`, which turns every URL in
 /// an attribute into `&#x2f;` soup.
-fn markupsafe_formatter(out: &mut minijinja::Output<'_>, state: &minijinja::State<'_, '_>, value: &Value) -> Result<(), minijinja::Error> {
-    if matches!(state.auto_escape(), minijinja::AutoEscape::Html) && !value.is_safe() && !value.is_undefined() && !value.is_none() {
+fn markupsafe_formatter(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if matches!(state.auto_escape(), minijinja::AutoEscape::Html)
+        && !value.is_safe()
+        && !value.is_undefined()
+        && !value.is_none()
+    {
         let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
         out.write_str(&crate::middleware::escape_html(&text)).map_err(minijinja::Error::from)
     } else {
@@ -145,7 +153,8 @@ impl From<minijinja::Error> for HttpError {
         let mut text = format!("template error: {err}");
         let mut source = std::error::Error::source(&err);
         while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
             source = cause.source();
         }
         HttpError::internal(text)
@@ -225,7 +234,8 @@ impl Template {
                     let filter: Vec<&str> = filter.iter().map(String::as_str).collect();
                     let flashes = session.get_flashed_messages(&filter);
                     Ok(if with_categories.unwrap_or(false) {
-                        let pairs: Vec<(String, String)> = flashes.into_iter().map(|f| (f.category, f.message)).collect();
+                        let pairs: Vec<(String, String)> =
+                            flashes.into_iter().map(|f| (f.category, f.message)).collect();
                         Value::from_serialize(&pairs)
                     } else {
                         Value::from_serialize(flashes.into_iter().map(|f| f.message).collect::<Vec<_>>())
@@ -252,10 +262,6 @@ where
             .ok_or_else(|| HttpError::internal("templates are not set up (feature `templates`)"))?;
         // Loads a server-side session before a template can ask for its flashes.
         let session = <Session as axum::extract::OptionalFromRequestParts<()>>::from_request_parts(parts, &()).await?;
-        Ok(Self {
-            templates,
-            session,
-            vars: parts.extensions.get::<TemplateVars>().cloned().unwrap_or_default(),
-        })
+        Ok(Self { templates, session, vars: parts.extensions.get::<TemplateVars>().cloned().unwrap_or_default() })
     }
 }

@@ -148,11 +148,7 @@ impl TestClient {
     /// ```
     pub fn from_service<S>(service: S) -> Self
     where
-        S: Service<Request<Body>, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
+        S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
         S::Future: Send + 'static,
     {
         Self {
@@ -190,9 +186,8 @@ impl TestClient {
     #[must_use]
     #[track_caller]
     pub fn with_host(mut self, host: &str) -> Self {
-        self.host = HeaderValue::from_str(host).unwrap_or_else(|err| {
-            panic!("TestClient::with_host: `{host}` is not a valid Host header: {err}")
-        });
+        self.host = HeaderValue::from_str(host)
+            .unwrap_or_else(|err| panic!("TestClient::with_host: `{host}` is not a valid Host header: {err}"));
         self
     }
 
@@ -240,10 +235,7 @@ impl TestClient {
     /// ```
     #[must_use]
     pub fn new_session(&self) -> Self {
-        Self {
-            jar: Arc::default(),
-            ..self.clone()
-        }
+        Self { jar: Arc::default(), ..self.clone() }
     }
 
     /// Returns a client whose jar starts as a copy of this one's and then lives on its own.
@@ -264,10 +256,7 @@ impl TestClient {
     #[must_use]
     pub fn fork(&self) -> Self {
         let jar = self.jar().clone();
-        Self {
-            jar: Arc::new(Mutex::new(jar)),
-            ..self.clone()
-        }
+        Self { jar: Arc::new(Mutex::new(jar)), ..self.clone() }
     }
 
     /// Returns the value of the cookie `name` in the jar, if it is there and not expired.
@@ -309,27 +298,12 @@ impl TestClient {
     /// ```
     #[track_caller]
     pub fn set_cookie(&self, name: &str, value: &str) {
-        let name_ok = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'=' && b != b';');
-        let value_ok = value
-            .bytes()
-            .all(|b| (b.is_ascii_graphic() || b == b' ') && b != b';');
-        assert!(
-            name_ok,
-            "TestClient::set_cookie: `{name}` is not a valid cookie name"
-        );
-        assert!(
-            value_ok,
-            "TestClient::set_cookie: `{value}` is not a valid cookie value"
-        );
-        let cookie = StoredCookie {
-            name: name.to_owned(),
-            value: value.to_owned(),
-            path: "/".to_owned(),
-            expires: None,
-        };
+        let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b'=' && b != b';');
+        let value_ok = value.bytes().all(|b| (b.is_ascii_graphic() || b == b' ') && b != b';');
+        assert!(name_ok, "TestClient::set_cookie: `{name}` is not a valid cookie name");
+        assert!(value_ok, "TestClient::set_cookie: `{value}` is not a valid cookie value");
+        let cookie =
+            StoredCookie { name: name.to_owned(), value: value.to_owned(), path: "/".to_owned(), expires: None };
         self.jar().store(cookie, OffsetDateTime::now_utc());
     }
 
@@ -497,9 +471,8 @@ impl TestClient {
     #[track_caller]
     pub fn request(&self, method: Method, target: impl AsRef<str>) -> TestRequest {
         let target = target.as_ref();
-        let uri: Uri = target.parse().unwrap_or_else(|err| {
-            panic!("TestClient: `{target}` is not a valid request target: {err}")
-        });
+        let uri: Uri =
+            target.parse().unwrap_or_else(|err| panic!("TestClient: `{target}` is not a valid request target: {err}"));
         let mut headers = HeaderMap::new();
         if let Some(authority) = uri.authority().filter(|_| uri.scheme().is_some()) {
             if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
@@ -522,16 +495,8 @@ impl TestClient {
     }
 
     /// Sends one request (no redirects), updating the jar from its `Set-Cookie` headers.
-    async fn dispatch(
-        &self,
-        method: Method,
-        uri: Uri,
-        mut headers: HeaderMap,
-        body: Bytes,
-    ) -> Response {
-        headers
-            .entry(header::HOST)
-            .or_insert_with(|| self.host.clone());
+    async fn dispatch(&self, method: Method, uri: Uri, mut headers: HeaderMap, body: Bytes) -> Response {
+        headers.entry(header::HOST).or_insert_with(|| self.host.clone());
         let path = uri.path().to_owned();
         let cookies = self.jar().header_for(&path, OffsetDateTime::now_utc());
         if let Some(cookies) = cookies {
@@ -557,11 +522,7 @@ impl TestClient {
         let now = OffsetDateTime::now_utc();
         let mut jar = self.jar();
         for line in response.headers().get_all(header::SET_COOKIE) {
-            if let Some(cookie) = line
-                .to_str()
-                .ok()
-                .and_then(|l| parse_set_cookie(l, &path, now))
-            {
+            if let Some(cookie) = line.to_str().ok().and_then(|l| parse_set_cookie(l, &path, now)) {
                 jar.store(cookie, now);
             }
         }
@@ -648,12 +609,9 @@ impl TestRequest {
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
-        let name = name
-            .try_into()
-            .unwrap_or_else(|err| panic!("TestRequest::header: invalid header name: {err}"));
-        let value = value
-            .try_into()
-            .unwrap_or_else(|err| panic!("TestRequest::header: invalid value for `{name}`: {err}"));
+        let name = name.try_into().unwrap_or_else(|err| panic!("TestRequest::header: invalid header name: {err}"));
+        let value =
+            value.try_into().unwrap_or_else(|err| panic!("TestRequest::header: invalid value for `{name}`: {err}"));
         self.headers.insert(name, value);
         self
     }
@@ -728,17 +686,15 @@ impl TestRequest {
     /// ```
     #[track_caller]
     pub fn query<T: Serialize + ?Sized>(mut self, params: &T) -> Self {
-        let encoded = serde_urlencoded::to_string(params).unwrap_or_else(|err| {
-            panic!("TestRequest::query: cannot encode query parameters: {err}")
-        });
+        let encoded = serde_urlencoded::to_string(params)
+            .unwrap_or_else(|err| panic!("TestRequest::query: cannot encode query parameters: {err}"));
         if encoded.is_empty() {
             return self;
         }
         let separator = if self.uri.query().is_some() { '&' } else { '?' };
         let target = format!("{}{separator}{encoded}", self.uri);
-        self.uri = target.parse().unwrap_or_else(|err| {
-            panic!("TestRequest::query: `{target}` is not a valid URI: {err}")
-        });
+        self.uri =
+            target.parse().unwrap_or_else(|err| panic!("TestRequest::query: `{target}` is not a valid URI: {err}"));
         self
     }
 
@@ -770,10 +726,7 @@ impl TestRequest {
         let body = serde_json::to_vec(value)
             .unwrap_or_else(|err| panic!("TestRequest::json: cannot serialise the body: {err}"));
         self.body = Bytes::from(body);
-        self.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        self.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         self
     }
 
@@ -916,32 +869,13 @@ impl TestRequest {
     /// # }
     /// ```
     pub async fn send(self) -> TestResponse {
-        let follow = self
-            .follow_redirects
-            .unwrap_or(self.client.follow_redirects);
-        let Self {
-            client,
-            mut method,
-            mut uri,
-            mut headers,
-            mut body,
-            ..
-        } = self;
+        let follow = self.follow_redirects.unwrap_or(self.client.follow_redirects);
+        let Self { client, mut method, mut uri, mut headers, mut body, .. } = self;
         let mut redirects: Vec<String> = Vec::new();
         loop {
-            let response = client
-                .dispatch(method.clone(), uri.clone(), headers.clone(), body.clone())
-                .await;
-            let host = headers
-                .get(header::HOST)
-                .unwrap_or(&client.host)
-                .to_str()
-                .unwrap_or_default();
-            let next = if follow {
-                redirect_target(&response, &uri, host)
-            } else {
-                None
-            };
+            let response = client.dispatch(method.clone(), uri.clone(), headers.clone(), body.clone()).await;
+            let host = headers.get(header::HOST).unwrap_or(&client.host).to_str().unwrap_or_default();
+            let next = if follow { redirect_target(&response, &uri, host) } else { None };
             let Some(next) = next else {
                 return TestResponse::read(response, method, uri, redirects).await;
             };
@@ -1029,11 +963,7 @@ impl Multipart {
     /// ```
     pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let data = Bytes::from(value.into());
-        self.parts.push(MultipartPart {
-            name: name.into(),
-            file: None,
-            data,
-        });
+        self.parts.push(MultipartPart { name: name.into(), file: None, data });
         self
     }
 
@@ -1055,11 +985,7 @@ impl Multipart {
         bytes: impl Into<Bytes>,
     ) -> Self {
         let file = Some((filename.into(), content_type.into()));
-        self.parts.push(MultipartPart {
-            name: name.into(),
-            file,
-            data: bytes.into(),
-        });
+        self.parts.push(MultipartPart { name: name.into(), file, data: bytes.into() });
         self
     }
 
@@ -1072,15 +998,9 @@ impl Multipart {
             .unwrap_or_else(|| "phial-test-boundary".to_owned());
         let mut body = Vec::new();
         for part in &self.parts {
-            let file_headers =
-                part.file
-                    .as_ref()
-                    .map_or_else(String::new, |(filename, content_type)| {
-                        format!(
-                            "; filename=\"{}\"\r\nContent-Type: {content_type}",
-                            escape_form_name(filename)
-                        )
-                    });
+            let file_headers = part.file.as_ref().map_or_else(String::new, |(filename, content_type)| {
+                format!("; filename=\"{}\"\r\nContent-Type: {content_type}", escape_form_name(filename))
+            });
             let head = format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"{file_headers}\r\n\r\n",
                 escape_form_name(&part.name)
@@ -1095,16 +1015,12 @@ impl Multipart {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 /// Escapes a field or file name the way browsers do in `Content-Disposition`.
 fn escape_form_name(name: &str) -> String {
-    name.replace('"', "%22")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    name.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// A response from a [`TestClient`], with its body read in full.
@@ -1140,14 +1056,7 @@ impl TestResponse {
             Ok(collected) => collected.to_bytes(),
             Err(err) => panic!("TestClient: reading the body of `{method} {uri}` failed: {err}"),
         };
-        Self {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-            method,
-            url: uri.to_string(),
-            redirects,
-        }
+        Self { status: parts.status, headers: parts.headers, body, method, url: uri.to_string(), redirects }
     }
 
     /// Returns the status code.
@@ -1309,11 +1218,7 @@ impl TestResponse {
     #[track_caller]
     pub fn text(&self) -> &str {
         std::str::from_utf8(&self.body).unwrap_or_else(|err| {
-            panic!(
-                "TestResponse::text: the body of {} is not UTF-8: {err}\n{}",
-                self.summary(),
-                self.body_preview()
-            )
+            panic!("TestResponse::text: the body of {} is not UTF-8: {err}\n{}", self.summary(), self.body_preview())
         })
     }
 
@@ -1476,10 +1381,7 @@ impl TestResponse {
     fn body_preview(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         match text.char_indices().nth(BODY_PREVIEW_CHARS) {
-            Some((cut, _)) => format!(
-                "body (first {BODY_PREVIEW_CHARS} characters):\n{}…",
-                &text[..cut]
-            ),
+            Some((cut, _)) => format!("body (first {BODY_PREVIEW_CHARS} characters):\n{}…", &text[..cut]),
             None if text.is_empty() => "body: (empty)".to_owned(),
             None => format!("body:\n{text}"),
         }
@@ -1506,21 +1408,14 @@ fn redirect_target(response: &Response, current: &Uri, host: &str) -> Option<Uri
 /// a valid URI.
 fn resolve_location(location: &str, current: &Uri, host: &str) -> Option<Uri> {
     let location = location.split('#').next().unwrap_or_default();
-    let is_absolute =
-        location.starts_with("//") || (!location.starts_with('/') && location.contains("://"));
+    let is_absolute = location.starts_with("//") || (!location.starts_with('/') && location.contains("://"));
     let joined = if is_absolute {
-        let absolute = if location.starts_with("//") {
-            format!("http:{location}")
-        } else {
-            location.to_owned()
-        };
+        let absolute = if location.starts_with("//") { format!("http:{location}") } else { location.to_owned() };
         let uri: Uri = absolute.parse().ok()?;
         if !uri.authority()?.as_str().eq_ignore_ascii_case(host) {
             return None;
         }
-        uri.path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_owned()
+        uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned()
     } else if location.starts_with('/') {
         location.to_owned()
     } else if location.is_empty() {
@@ -1587,10 +1482,7 @@ impl CookieJar {
     /// Stores `cookie`, replacing one with the same name and path; an expired cookie only
     /// removes.
     fn store(&mut self, cookie: StoredCookie, now: OffsetDateTime) {
-        let existing = self
-            .cookies
-            .iter()
-            .position(|c| c.name == cookie.name && c.path == cookie.path);
+        let existing = self.cookies.iter().position(|c| c.name == cookie.name && c.path == cookie.path);
         if !cookie.is_live(now) {
             if let Some(index) = existing {
                 self.cookies.remove(index);
@@ -1607,19 +1499,12 @@ impl CookieJar {
     /// The `Cookie` header value for a request to `path`: longest paths first.
     fn header_for(&mut self, path: &str, now: OffsetDateTime) -> Option<String> {
         self.cookies.retain(|c| c.is_live(now));
-        let mut matching: Vec<&StoredCookie> = self
-            .cookies
-            .iter()
-            .filter(|c| path_matches(path, &c.path))
-            .collect();
+        let mut matching: Vec<&StoredCookie> = self.cookies.iter().filter(|c| path_matches(path, &c.path)).collect();
         if matching.is_empty() {
             return None;
         }
         matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
-        let pairs: Vec<String> = matching
-            .iter()
-            .map(|c| format!("{}={}", c.name, c.value))
-            .collect();
+        let pairs: Vec<String> = matching.iter().map(|c| format!("{}={}", c.name, c.value)).collect();
         Some(pairs.join("; "))
     }
 
@@ -1664,11 +1549,7 @@ fn parse_set_cookie(line: &str, request_path: &str, now: OffsetDateTime) -> Opti
         let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
         let (key, value) = (key.trim(), value.trim());
         if key.eq_ignore_ascii_case("path") {
-            cookie.path = if value.starts_with('/') {
-                value.to_owned()
-            } else {
-                default_path(request_path)
-            };
+            cookie.path = if value.starts_with('/') { value.to_owned() } else { default_path(request_path) };
         } else if key.eq_ignore_ascii_case("max-age") && !value.starts_with('+') {
             max_age = value.parse::<i64>().ok().or(max_age);
         } else if key.eq_ignore_ascii_case("expires") {
@@ -1730,11 +1611,7 @@ fn parse_time_token(token: &str) -> Option<(u8, u8, u8)> {
     let hour = leading_number(fields.next()?, 1, 2)?;
     let minute = leading_number(fields.next()?, 1, 2)?;
     let second = leading_number(fields.next()?, 1, 2)?;
-    Some((
-        u8::try_from(hour).ok()?,
-        u8::try_from(minute).ok()?,
-        u8::try_from(second).ok()?,
-    ))
+    Some((u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?))
 }
 
 /// A token of `min..=max` digits, optionally followed by non-digits.
@@ -1747,9 +1624,7 @@ fn leading_number(token: &str, min: usize, max: usize) -> Option<u32> {
 }
 
 fn parse_month(token: &str) -> Option<Month> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     let prefix = token.get(..3)?;
     let index = MONTHS.iter().position(|m| prefix.eq_ignore_ascii_case(m))?;
     Month::try_from(u8::try_from(index + 1).ok()?).ok()
@@ -1778,9 +1653,7 @@ mod tests {
     }
 
     async fn echo_request(method: Method, headers: HeaderMap, body: String) -> String {
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         format!("{method} {} {body}", content_type.unwrap_or("-"))
     }
 
@@ -1791,10 +1664,7 @@ mod tests {
             let file = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(str::to_owned);
             let data = field.bytes().await.expect("readable field");
-            fields.push(format!(
-                "{name}|{file:?}|{content_type:?}|{}",
-                String::from_utf8_lossy(&data)
-            ));
+            fields.push(format!("{name}|{file:?}|{content_type:?}|{}", String::from_utf8_lossy(&data)));
         }
         fields.join("\n")
     }
@@ -1804,42 +1674,22 @@ mod tests {
         Router::new()
             .route("/login", post(set("session=abc; Path=/; HttpOnly")))
             .route("/logout", post(set("session=; Max-Age=0; Path=/")))
-            .route(
-                "/logout-expires",
-                post(set(
-                    "session=gone; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-                )),
-            )
+            .route("/logout-expires", post(set("session=gone; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT")))
             .route("/admin/login", post(set("admin=yes; Path=/admin")))
             .route("/account/settings", post(set("theme=dark")))
             .route("/cookies", get(echo_cookies))
             .route("/admin/cookies", get(echo_cookies))
             .route("/administrator/cookies", get(echo_cookies))
             .route("/account/cookies", get(echo_cookies))
-            .route(
-                "/found",
-                any(|| async { (StatusCode::FOUND, [(LOCATION, "/echo")]) }),
-            )
+            .route("/found", any(|| async { (StatusCode::FOUND, [(LOCATION, "/echo")]) }))
             .route("/temporary", any(|| async { Redirect::temporary("/echo") }))
-            .route(
-                "/login-then-home",
-                post(|| async { ([(SET_COOKIE, "session=xyz")], Redirect::to("/cookies")) }),
-            )
+            .route("/login-then-home", post(|| async { ([(SET_COOKIE, "session=xyz")], Redirect::to("/cookies")) }))
             .route("/loop", get(|| async { Redirect::to("/loop") }))
             .route("/echo", any(echo_request))
-            .route(
-                "/json",
-                post(|Json(p): Json<Payload>| async move { Json(p) }),
-            )
-            .route(
-                "/form",
-                post(|Form(p): Form<Payload>| async move { format!("{} x{}", p.name, p.count) }),
-            )
+            .route("/json", post(|Json(p): Json<Payload>| async move { Json(p) }))
+            .route("/form", post(|Form(p): Form<Payload>| async move { format!("{} x{}", p.name, p.count) }))
             .route("/upload", post(list_fields))
-            .route(
-                "/host",
-                get(|h: HeaderMap, uri: Uri| async move { format!("{:?} {uri}", h.get(HOST)) }),
-            )
+            .route("/host", get(|h: HeaderMap, uri: Uri| async move { format!("{:?} {uri}", h.get(HOST)) }))
     }
 
     #[tokio::test]
@@ -1894,10 +1744,7 @@ mod tests {
         let client = TestClient::new(app());
         client.post("/login").await;
         client.post("/admin/login").await;
-        assert_eq!(
-            client.get("/admin/cookies").await.text(),
-            "admin=yes; session=abc"
-        );
+        assert_eq!(client.get("/admin/cookies").await.text(), "admin=yes; session=abc");
     }
 
     #[tokio::test]
@@ -1933,10 +1780,7 @@ mod tests {
     #[tokio::test]
     async fn found_redirect_is_followed_as_get_without_body() {
         let client = TestClient::new(app()).follow_redirects(true);
-        let res = client
-            .post("/found")
-            .json(&serde_json::json!({ "a": 1 }))
-            .await;
+        let res = client.post("/found").json(&serde_json::json!({ "a": 1 })).await;
 
         res.assert_status(StatusCode::OK);
         assert_eq!(res.text(), "GET - ");
@@ -1947,10 +1791,7 @@ mod tests {
     #[tokio::test]
     async fn temporary_redirect_keeps_method_and_body() {
         let client = TestClient::new(app());
-        let res = client
-            .put("/temporary")
-            .body("payload")
-            .header(header::CONTENT_TYPE, "text/plain");
+        let res = client.put("/temporary").body("payload").header(header::CONTENT_TYPE, "text/plain");
         let res = res.follow_redirects(true).await;
 
         assert_eq!(res.text(), "PUT text/plain payload");
@@ -1968,18 +1809,12 @@ mod tests {
     #[tokio::test]
     #[should_panic(expected = "gave up after 10 redirects")]
     async fn redirect_loop_panics_after_ten_hops() {
-        TestClient::new(app())
-            .follow_redirects(true)
-            .get("/loop")
-            .await;
+        TestClient::new(app()).follow_redirects(true).get("/loop").await;
     }
 
     #[tokio::test]
     async fn json_body_is_read_by_the_json_extractor() {
-        let sent = Payload {
-            name: "lamp".to_owned(),
-            count: 3,
-        };
+        let sent = Payload { name: "lamp".to_owned(), count: 3 };
         let res = TestClient::new(app()).post("/json").json(&sent).await;
         res.assert_status(StatusCode::OK);
         assert_eq!(res.json::<Payload>(), sent);
@@ -1988,10 +1823,7 @@ mod tests {
 
     #[tokio::test]
     async fn form_body_is_read_by_the_form_extractor() {
-        let sent = Payload {
-            name: "a & b".to_owned(),
-            count: 2,
-        };
+        let sent = Payload { name: "a & b".to_owned(), count: 2 };
         let res = TestClient::new(app()).post("/form").form(&sent).await;
         assert_eq!(res.text(), "a & b x2");
     }
@@ -2038,15 +1870,9 @@ mod tests {
     async fn bearer_and_accept_json_set_their_headers() {
         let app = Router::new().route(
             "/",
-            get(|h: HeaderMap| async move {
-                format!("{:?} {:?}", h.get("authorization"), h.get("accept"))
-            }),
+            get(|h: HeaderMap| async move { format!("{:?} {:?}", h.get("authorization"), h.get("accept")) }),
         );
-        let res = TestClient::new(app)
-            .get("/")
-            .bearer("t")
-            .accept_json()
-            .await;
+        let res = TestClient::new(app).get("/").bearer("t").accept_json().await;
         assert_eq!(res.text(), "Some(\"Bearer t\") Some(\"application/json\")");
     }
 
@@ -2059,10 +1885,7 @@ mod tests {
     #[tokio::test]
     #[should_panic(expected = "expected status 201 Created, got 200 OK for `GET /echo` (200 OK)")]
     async fn assert_status_panics_with_the_actual_status() {
-        TestClient::new(app())
-            .get("/echo")
-            .await
-            .assert_status(StatusCode::CREATED);
+        TestClient::new(app()).get("/echo").await.assert_status(StatusCode::CREATED);
     }
 
     #[tokio::test]
@@ -2078,10 +1901,7 @@ mod tests {
             .map(time::PrimitiveDateTime::assume_utc)
             .ok();
         assert_eq!(parse_cookie_date("Wed, 21 Oct 2015 07:28:00 GMT"), expected);
-        assert_eq!(
-            parse_cookie_date("Wednesday, 21-Oct-15 07:28:00 GMT"),
-            expected
-        );
+        assert_eq!(parse_cookie_date("Wednesday, 21-Oct-15 07:28:00 GMT"), expected);
         assert_eq!(parse_cookie_date("Wed Oct 21 07:28:00 2015"), expected);
         assert_eq!(parse_cookie_date("not a date"), None);
         assert_eq!(parse_cookie_date("Wed, 31 Feb 2015 07:28:00 GMT"), None);
@@ -2099,19 +1919,12 @@ mod tests {
     #[test]
     fn locations_resolve_against_the_current_request() {
         let current: Uri = "/shop/cart/view?x=1".parse().expect("valid URI");
-        let resolve =
-            |location| resolve_location(location, &current, "localhost").map(|u| u.to_string());
+        let resolve = |location| resolve_location(location, &current, "localhost").map(|u| u.to_string());
 
-        assert_eq!(
-            resolve("/login?next=%2F").as_deref(),
-            Some("/login?next=%2F")
-        );
+        assert_eq!(resolve("/login?next=%2F").as_deref(), Some("/login?next=%2F"));
         assert_eq!(resolve("checkout").as_deref(), Some("/shop/cart/checkout"));
         assert_eq!(resolve("../items#top").as_deref(), Some("/shop/items"));
-        assert_eq!(
-            resolve("?page=2").as_deref(),
-            Some("/shop/cart/view?page=2")
-        );
+        assert_eq!(resolve("?page=2").as_deref(), Some("/shop/cart/view?page=2"));
         assert_eq!(resolve("http://localhost/home").as_deref(), Some("/home"));
         assert_eq!(resolve("https://elsewhere.test/"), None);
         assert_eq!(resolve("//elsewhere.test/"), None);

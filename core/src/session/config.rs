@@ -8,12 +8,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::Error;
 
 /// The config section's name, used in the keys of [`SessionConfig::validate`]'s errors.
-const SECTION: &str = "session";
+const SECTION: &str = "app.session";
 
 /// How sessions are stored and how their cookie looks.
 ///
 /// Every field has Flask's default; the Flask config key is named beside each one. In a phial
-/// app this is the `[session]` section of `phial.toml`; in a bare axum app, build it in code and
+/// app this is the `[app.session]` section of `phial.toml`; in a bare axum app, build it in code and
 /// hand it to [`SessionLayer::new`](super::SessionLayer::new).
 ///
 /// # Examples
@@ -166,7 +166,7 @@ impl SessionConfig {
     /// let mut config = SessionConfig::default();
     /// config.cookie_path = "admin".into();
     /// let err = config.validate().expect_err("invalid config");
-    /// assert!(err.to_string().contains("session.cookie_path"));
+    /// assert!(err.to_string().contains("app.session.cookie_path"));
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
         let key = |field: &str| format!("{SECTION}.{field}");
@@ -314,18 +314,18 @@ mod tests {
         let config =
             SessionConfig { cookie_samesite: SameSite::None, cookie_secure: Some(false), ..SessionConfig::default() };
         let err = config.validate().expect_err("invalid config");
-        assert!(err.to_string().contains("session.cookie_samesite"));
+        assert!(err.to_string().contains("app.session.cookie_samesite"));
     }
 
     #[test]
     fn invalid_cookie_name_fails_validation() {
         let config = SessionConfig { cookie_name: "my session".into(), ..SessionConfig::default() };
-        assert!(config.validate().expect_err("invalid config").to_string().contains("session.cookie_name"));
+        assert!(config.validate().expect_err("invalid config").to_string().contains("app.session.cookie_name"));
     }
 
     #[test]
     fn zero_lifetime_fails_validation() {
         let config = SessionConfig { lifetime: 0, ..SessionConfig::default() };
-        assert!(config.validate().expect_err("invalid config").to_string().contains("session.lifetime"));
+        assert!(config.validate().expect_err("invalid config").to_string().contains("app.session.lifetime"));
     }
 }

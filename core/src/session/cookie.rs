@@ -55,7 +55,7 @@ pub struct CookieSigner {
 
 impl std::fmt::Debug for CookieSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CookieSigner").field("fallbacks", &(self.keys.len() - 1)).finish_non_exhaustive()
+        f.debug_struct("CookieSigner").field("fallbacks", &self.keys.len().saturating_sub(1)).finish_non_exhaustive()
     }
 }
 
@@ -107,8 +107,8 @@ impl CookieSigner {
     /// # Ok::<(), phial_core::Error>(())
     /// ```
     pub fn with_salt(salt: &str, secret: &Secret, fallbacks: &[Secret]) -> Result<Self, Error> {
-        let keys = std::iter::once(("secret_key", secret))
-            .chain(fallbacks.iter().map(|fallback| ("secret_key_fallbacks", fallback)))
+        let keys = std::iter::once(("app.secret_key", secret))
+            .chain(fallbacks.iter().map(|fallback| ("app.secret_key_fallbacks", fallback)))
             .map(|(key, secret)| {
                 if secret.is_empty() {
                     return Err(Error::config(key, "is empty; sessions need a secret key to sign cookies"));

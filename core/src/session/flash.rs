@@ -175,4 +175,29 @@ mod tests {
         assert_eq!(FlashMessage::from_stored(json!([1, 2])), None);
         assert_eq!(FlashMessage::from_stored(json!({"category": "x"})), None);
     }
+
+    #[test]
+    fn flash_defaults_to_the_message_category_and_keeps_order() {
+        let session = Session::for_tests(None);
+        session.flash("one");
+        session.flash_with("error", "two");
+        assert_eq!(session.take_flashes(), [FlashMessage::new("message", "one"), FlashMessage::new("error", "two")]);
+    }
+
+    #[test]
+    fn messages_flashed_after_reading_wait_for_the_next_request() {
+        let session = Session::for_tests(None);
+        session.flash("early");
+        assert_eq!(session.take_flashes().len(), 1);
+        session.flash("late");
+        assert_eq!(session.take_flashes(), [FlashMessage::new("message", "early")]);
+        assert!(session.contains(FLASHES_KEY), "`late` stays in the session");
+    }
+
+    #[test]
+    fn reading_when_nothing_was_flashed_does_not_modify_the_session() {
+        let session = Session::for_tests(None);
+        assert!(session.get_flashed_messages(&["error"]).is_empty());
+        assert!(!session.modified());
+    }
 }

@@ -20,6 +20,7 @@ use crate::error::HttpError;
 pub(super) const PERMANENT_KEY: &str = "_permanent";
 
 /// What every session of one [`SessionLayer`](super::SessionLayer) shares.
+#[derive(Clone)]
 pub(super) struct Shared {
     pub(super) signer: CookieSigner,
     pub(super) config: SessionConfig,
@@ -113,18 +114,17 @@ impl Loaded {
 impl State {
     /// The contents, decoding the cookie on first use.
     pub(super) fn record(&mut self, shared: &Shared) -> &mut Record {
-        if self.loaded.is_none() {
-            let loaded = if shared.store.is_some() {
-                // Only reachable through crate-internal access that skipped the extractor.
-                tracing::error!("a server-side session was used before it was loaded; extract `Session` to load it");
+        let loaded = match self.loaded.take() {
+            Some(loaded) => loaded,
+            None if shared.store.is_some() => {
+                // Only reachable from crate code that took the slot without `Session::load`.
+                tracing::error!("a server-side session was used before it was loaded; it will not be saved");
                 self.used_unloaded = true;
                 Loaded::new_session(&shared.config)
-            } else {
-                decode_cookie(shared, self.raw.take().as_deref())
-            };
-            self.loaded = Some(loaded);
-        }
-        &mut self.loaded.get_or_insert_with(|| Loaded::new_session(&shared.config)).record
+            }
+            None => decode_cookie(shared, self.raw.take().as_deref()),
+        };
+        &mut self.loaded.insert(loaded).record
     }
 }
 
@@ -177,8 +177,9 @@ impl Session {
     }
 
     /// Loads a server-side session from the store; does nothing for cookie sessions (they
-    /// decode lazily) or when already loaded.
-    pub(super) async fn load(&self) -> Result<(), HttpError> {
+    /// decode lazily) or when already loaded. Crate code that takes the [`SessionSlot`] itself
+    /// (templates) must call it before any other method.
+    pub(crate) async fn load(&self) -> Result<(), HttpError> {
         let shared = &self.inner.shared;
         let Some(store) = &shared.store else { return Ok(()) };
         let raw = {
@@ -246,18 +247,13 @@ impl Session {
     ///     Ok("logged in")
     /// }
     /// ```
-    #[expect(
-        clippy::result_large_err,
-        reason = "HttpError is the crate's response error, so handlers can `?` it; this is no hot path"
-    )]
     pub fn insert(&self, key: impl Into<String>, value: impl Serialize) -> Result<(), HttpError> {
         let key = key.into();
         if key == PERMANENT_KEY {
             return Err(HttpError::internal("the session key `_permanent` is reserved; use `Session::set_permanent`"));
         }
-        let value = serde_json::to_value(value).map_err(|err| {
-            HttpError::internal(format!("session value for key `{key}` cannot be serialized: {err}"))
-        })?;
+        let value = serde_json::to_value(value)
+            .map_err(|err| HttpError::internal(format!("session value for key `{key}` cannot be serialized: {err}")))?;
         self.with_state(|state, shared| {
             state.record(shared).data.insert(key, value);
             state.modified = true;
@@ -448,7 +444,11 @@ fn verified_id(shared: &Shared, raw: &str) -> Option<(SessionId, bool)> {
 fn deserialize_logged<T: DeserializeOwned>(key: &str, value: &Value) -> Option<T> {
     T::deserialize(value)
         .inspect_err(|_| {
-            tracing::warn!(key, r#type = std::any::type_name::<T>(), "session value does not deserialize as the requested type");
+            tracing::warn!(
+                key,
+                r#type = std::any::type_name::<T>(),
+                "session value does not deserialize as the requested type"
+            );
         })
         .ok()
 }
@@ -464,11 +464,11 @@ impl fmt::Debug for Session {
     }
 }
 
-/// The request extension that [`SessionLayer`](super::SessionLayer) inserts. It is private so
-/// that a [`Session`] can only be obtained through the extractor, which loads server-side
-/// sessions before any method can run.
+/// The request extension that [`SessionLayer`](super::SessionLayer) inserts. It is private to
+/// the crate so that outside code obtains a [`Session`] only through the extractor, which loads
+/// server-side sessions before any method can run.
 #[derive(Clone)]
-pub(super) struct SessionSlot(pub(super) Session);
+pub(crate) struct SessionSlot(pub(crate) Session);
 
 impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = HttpError;
@@ -499,12 +499,10 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::secret::Secret;
-
-    fn session(raw: Option<String>) -> Session {
-        let signer = CookieSigner::new(&Secret::new("test key"), &[]).expect("non-empty key");
+impl Session {
+    /// A cookie session signed with `"test key"`, outside any request.
+    pub(super) fn for_tests(raw: Option<String>) -> Self {
+        let signer = CookieSigner::new(&crate::secret::Secret::new("test key"), &[]).expect("non-empty key");
         let shared = Shared {
             signer,
             config: SessionConfig::default(),
@@ -512,7 +510,17 @@ mod tests {
             store: None,
             store_timeout: Duration::from_secs(1),
         };
-        Session::new(Arc::new(shared), raw)
+        Self::new(Arc::new(shared), raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn session(raw: Option<String>) -> Session {
+        Session::for_tests(raw)
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 
 use super::config::{SameSite, SessionConfig};
 use super::cookie::CookieSigner;
-use super::handle::{PERMANENT_KEY, Session, SessionSlot, Shared, State};
+use super::handle::{Session, SessionSlot, Shared, State};
 use super::store::{Record, SessionId, SessionStore, bounded};
 use crate::error::HttpError;
 
@@ -84,6 +84,9 @@ impl SessionLayer {
     /// when `secure` (see [`SessionConfig::resolve_secure`]), and keeps session data in `store`
     /// or, when `None`, in the cookie itself.
     ///
+    /// Check `config` with [`SessionConfig::validate`] first (a phial app does it at build), so
+    /// that a cookie browsers would ignore is a startup error.
+    ///
     /// # Examples
     ///
     /// See [`SessionLayer`] and [`MemoryStore`](super::MemoryStore).
@@ -98,7 +101,8 @@ impl SessionLayer {
     }
 
     /// Bounds each store call (load, save, delete) by `timeout`; past it the request gets a
-    /// 503. Default: 5 seconds.
+    /// 503. Default: 5 seconds. The bound uses Tokio's timer, which the runtime that serves an
+    /// axum app has enabled.
     ///
     /// # Examples
     ///
@@ -117,18 +121,6 @@ impl SessionLayer {
     pub fn store_timeout(self, timeout: Duration) -> Self {
         let shared = Arc::unwrap_or_clone(self.shared);
         Self { shared: Arc::new(Shared { store_timeout: timeout, ..shared }) }
-    }
-}
-
-impl Clone for Shared {
-    fn clone(&self) -> Self {
-        Self {
-            signer: self.signer.clone(),
-            config: self.config.clone(),
-            secure: self.secure,
-            store: self.store.clone(),
-            store_timeout: self.store_timeout,
-        }
     }
 }
 
@@ -269,8 +261,8 @@ fn finish(session: &Session, mut response: Response) -> Finish {
         return match &shared.store {
             None => Finish::Done(with_cookie(response, &removal_cookie(&shared.config, shared.secure))),
             Some(store) => {
-                let ids = loaded.id.take().into_iter().collect();
-                Finish::Store(Box::pin(delete_session(Arc::clone(store), shared, ids, response)))
+                let id = loaded.id.take();
+                Finish::Store(Box::pin(delete_session(Arc::clone(store), shared, id, response)))
             }
         };
     }
@@ -295,6 +287,7 @@ struct SaveJob {
     record: Record,
 }
 
+/// Saves a server-side session (after deleting a cycled-away id) and sets its signed id.
 async fn save_session(store: Arc<dyn SessionStore>, shared: Arc<Shared>, job: SaveJob, response: Response) -> Response {
     let result = async {
         if let Some(old) = &job.old {
@@ -316,31 +309,40 @@ async fn save_session(store: Arc<dyn SessionStore>, shared: Arc<Shared>, job: Sa
     }
 }
 
+/// Deletes an emptied server-side session: its record, if it had one, then its cookie.
 async fn delete_session(
     store: Arc<dyn SessionStore>,
     shared: Arc<Shared>,
-    ids: Vec<SessionId>,
+    id: Option<SessionId>,
     response: Response,
 ) -> Response {
-    for id in &ids {
-        if let Err(err) = bounded(shared.store_timeout, "delete", store.delete(id)).await {
-            return err.into_response();
-        }
+    if let Some(id) = &id
+        && let Err(err) = bounded(shared.store_timeout, "delete", store.delete(id)).await
+    {
+        return err.into_response();
     }
     with_cookie(response, &removal_cookie(&shared.config, shared.secure))
 }
 
-/// Signs a cookie session's contents (with `_permanent`, as Flask writes it) into the cookie.
+/// A cookie session's payload: its values, plus `"_permanent": true` as Flask writes it (the
+/// literal is `handle::PERMANENT_KEY`, which decoding removes again).
+#[derive(serde::Serialize)]
+struct CookiePayload<'a> {
+    #[serde(rename = "_permanent", skip_serializing_if = "is_false")]
+    permanent: bool,
+    #[serde(flatten)]
+    data: &'a Map<String, Value>,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's `skip_serializing_if` passes a reference")]
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+/// Signs a cookie session's contents into the cookie.
 fn write_cookie(shared: &Shared, record: &Record, response: Response) -> Response {
-    let payload = if record.permanent {
-        let mut data = Map::with_capacity(record.data.len() + 1);
-        data.insert(PERMANENT_KEY.to_owned(), Value::Bool(true));
-        data.extend(record.data.iter().map(|(key, value)| (key.clone(), value.clone())));
-        serde_json::to_vec(&data)
-    } else {
-        serde_json::to_vec(&record.data)
-    };
-    match payload {
+    let payload = CookiePayload { permanent: record.permanent, data: &record.data };
+    match serde_json::to_vec(&payload) {
         Ok(payload) => set_cookie(shared, &shared.signer.sign(&payload), record.permanent, response),
         Err(err) => HttpError::internal(format!("session cannot be serialized: {err}")).into_response(),
     }
@@ -358,7 +360,7 @@ fn set_cookie(shared: &Shared, value: &str, permanent: bool, response: Response)
     if config.max_cookie_size != 0 && size > config.max_cookie_size {
         return HttpError::internal(format!(
             "the session cookie is {size} bytes, over max_cookie_size ({} bytes), and browsers would drop it; \
-             store less in the session or use a server-side store (session.store = \"memory\", or Redis or SQL)",
+             store less in the session or use a server-side store (app.session.store = \"memory\", or Redis or SQL)",
             config.max_cookie_size,
         ))
         .into_response();
@@ -403,9 +405,10 @@ fn with_cookie(mut response: Response, cookie: &Cookie<'static>) -> Response {
 
 /// Adds `Vary: Cookie` unless a `Vary` header already covers it.
 fn add_vary_cookie(headers: &mut HeaderMap) {
-    let covered = headers.get_all(VARY).iter().filter_map(|value| value.to_str().ok()).any(|value| {
-        value.split(',').map(str::trim).any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
-    });
+    let covered =
+        headers.get_all(VARY).iter().filter_map(|value| value.to_str().ok()).any(|value| {
+            value.split(',').map(str::trim).any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
+        });
     if !covered {
         headers.append(VARY, HeaderValue::from_static("Cookie"));
     }

@@ -90,12 +90,8 @@ impl MemoryStore {
 impl SessionStore for MemoryStore {
     fn load<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<Record>, BoxError>> {
         let now = OffsetDateTime::now_utc();
-        let record = self
-            .table()
-            .records
-            .get(id)
-            .filter(|(_, expires_at)| *expires_at > now)
-            .map(|(record, _)| record.clone());
+        let record =
+            self.table().records.get(id).filter(|(_, expires_at)| *expires_at > now).map(|(record, _)| record.clone());
         Box::pin(async move { Ok(record) })
     }
 

@@ -8,7 +8,7 @@
 //! other crates), the data stays on the server and the cookie holds a signed random
 //! [`SessionId`].
 //!
-//! These parts work in any axum app; a phial app builds them from its `[session]` config
+//! These parts work in any axum app; a phial app builds them from its `[app.session]` config
 //! ([`SessionConfig`]) and its secret key.
 //!
 //! # Examples

@@ -133,7 +133,8 @@ async fn tampered_cookie_gives_an_empty_session_and_the_handler_still_answers_20
     let app = cookie_app();
     let cookie = pair(&set_cookie(&send(&app, "/set", None).await).expect("cookie written"));
     let value = cookie.trim_start_matches("session=");
-    let forged_payload = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"user":"admin"}"#);
+    let forged_payload =
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"user":"admin"}"#);
     let rest = value.split_once('.').expect("signed value").1;
     for tampered in [format!("session={forged_payload}.{rest}"), format!("{cookie}x"), "session=garbage".to_owned()] {
         let response = send(&app, "/get", Some(&tampered)).await;
@@ -296,6 +297,15 @@ async fn missing_layer_is_a_500_that_names_the_layer() {
 }
 
 #[tokio::test]
+async fn optional_session_is_none_without_the_layer() {
+    let (mut parts, ()) = Request::get("/").body(()).expect("valid request").into_parts();
+    let session = <Session as axum::extract::OptionalFromRequestParts<()>>::from_request_parts(&mut parts, &())
+        .await
+        .expect("no error without a layer");
+    assert!(session.is_none());
+}
+
+#[tokio::test]
 async fn flashes_pop_once_with_categories() {
     let app = cookie_app();
     let cookie = pair(&set_cookie(&send(&app, "/flash", None).await).expect("cookie written"));
@@ -307,7 +317,9 @@ async fn flashes_pop_once_with_categories() {
 
     let again = send(&app, "/flashes", Some(&cookie)).await;
     assert_eq!(body(again).await, "message:Welcome.|error:Bad password.", "the old cookie still holds them");
-    assert_eq!(body(send(&app, "/flashes", None).await).await, "");
+    let nothing = send(&app, "/flashes", None).await;
+    assert!(set_cookie(&nothing).is_none());
+    assert_eq!(body(nothing).await, "");
 }
 
 #[tokio::test]
@@ -385,11 +397,7 @@ struct BrokenStore {
 
 impl BrokenStore {
     fn fail<'a, T: Send + 'a>(&self) -> BoxFuture<'a, Result<T, BoxError>> {
-        if self.hang {
-            Box::pin(std::future::pending())
-        } else {
-            Box::pin(async { Err("connection refused".into()) })
-        }
+        if self.hang { Box::pin(std::future::pending()) } else { Box::pin(async { Err("connection refused".into()) }) }
     }
 }
 

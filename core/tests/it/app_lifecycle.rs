@@ -23,7 +23,14 @@ struct Probe {
 
 impl Probe {
     fn new(name: &'static str, log: &Log) -> Self {
-        Self { name, deps: Deps::none(), log: Arc::clone(log), fail_start: false, slow_shutdown: None, panic_shutdown: false }
+        Self {
+            name,
+            deps: Deps::none(),
+            log: Arc::clone(log),
+            fail_start: false,
+            slow_shutdown: None,
+            panic_shutdown: false,
+        }
     }
 
     fn deps(mut self, deps: Deps) -> Self {
@@ -48,12 +55,12 @@ impl Extension for Probe {
         self.deps.clone()
     }
 
-    fn build(&self, _: &(), _: &mut BuildCtx<'_>) -> Result<(), Error> {
+    fn build(&self, (): &(), _: &mut BuildCtx<'_>) -> Result<(), Error> {
         self.record("build");
         Ok(())
     }
 
-    async fn start(&self, _: &(), _: &mut StartCtx) -> Result<(), Error> {
+    async fn start(&self, (): &(), _: &mut StartCtx) -> Result<(), Error> {
         self.record("start");
         if self.fail_start { Err(Error::msg("database unreachable")) } else { Ok(()) }
     }
@@ -90,8 +97,15 @@ async fn hooks_run_in_dependency_order_and_shutdown_in_reverse() {
     assert_eq!(
         events(&log),
         [
-            "build cache", "build sql", "build login", "start cache", "start sql", "start login", "shutdown login",
-            "shutdown sql", "shutdown cache",
+            "build cache",
+            "build sql",
+            "build login",
+            "start cache",
+            "start sql",
+            "start login",
+            "shutdown login",
+            "shutdown sql",
+            "shutdown cache",
         ]
     );
 }
@@ -100,7 +114,9 @@ async fn hooks_run_in_dependency_order_and_shutdown_in_reverse() {
 async fn missing_required_extension_fails_the_build() {
     let log = log();
     let err = builder().extension(Probe::new("login", &log).deps(Deps::none().requires("sql"))).build().err().unwrap();
-    assert!(matches!(&err, Error::MissingDependency { extension, requires } if extension == "login" && requires == "sql"));
+    assert!(
+        matches!(&err, Error::MissingDependency { extension, requires } if extension == "login" && requires == "sql")
+    );
     assert!(events(&log).is_empty(), "no hook runs when the build is invalid");
 }
 
@@ -160,7 +176,7 @@ async fn failed_start_shuts_down_the_started_extensions_in_reverse() {
 async fn shutdown_hooks_are_bounded_and_all_run() {
     let log = log();
     let mut slow = Probe::new("slow", &log);
-    slow.slow_shutdown = Some(Duration::from_secs(3600));
+    slow.slow_shutdown = Some(Duration::from_hours(1));
     let mut panicking = Probe::new("panicking", &log);
     panicking.panic_shutdown = true;
     let running = builder()
@@ -192,12 +208,12 @@ impl Extension for Promiser {
     const NAME: &'static str = "promiser";
     type Config = ();
 
-    fn build(&self, _: &(), ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
+    fn build(&self, (): &(), ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         ctx.promise::<Pool>();
         Ok(())
     }
 
-    async fn start(&self, _: &(), ctx: &mut StartCtx) -> Result<(), Error> {
+    async fn start(&self, (): &(), ctx: &mut StartCtx) -> Result<(), Error> {
         if self.provide {
             ctx.provide(Pool);
         }

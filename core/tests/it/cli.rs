@@ -12,7 +12,10 @@ fn app() -> AppBuilder {
     builder()
         .endpoint("index", "/", get(|| async { "" }))
         .endpoint("user", "/user/{username}", get(|| async { "" }).post(|| async { "" }))
-        .blueprint("/auth", Blueprint::new("auth").endpoint("login", "/login", get(|| async { "" }).post(|| async { "" })))
+        .blueprint(
+            "/auth",
+            Blueprint::new("auth").endpoint("login", "/login", get(|| async { "" }).post(|| async { "" })),
+        )
         .route("/unnamed", post(|| async { "" }))
 }
 
@@ -71,9 +74,10 @@ impl Extension for Db {
     const NAME: &'static str = "db";
     type Config = ();
 
-    fn build(&self, _: &(), ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
+    fn build(&self, (): &(), ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         ctx.command(CliCommand::new(
-            clap::Command::new("db").subcommand(clap::Command::new("upgrade").arg(clap::Arg::new("target").default_value("head"))),
+            clap::Command::new("db")
+                .subcommand(clap::Command::new("upgrade").arg(clap::Arg::new("target").default_value("head"))),
             |args| {
                 Box::pin(async move {
                     let Some(("upgrade", sub)) = args.matches.subcommand() else {

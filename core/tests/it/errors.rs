@@ -10,17 +10,25 @@ use crate::builder;
 async fn app() -> phial_core::testing::TestClient {
     builder()
         .set("app.body_limit", 64)
-        .endpoint("missing", "/missing", get(|| async { Err::<(), _>(HttpError::not_found().with_message("No such post.")) }))
-        .endpoint("boom", "/boom", get(|| async {
-            let secret = "db-password-123";
-            if !secret.is_empty() {
-                panic!("exploded while using {secret}");
-            }
-            "unreachable"
-        }))
-        .endpoint("internal", "/internal", get(|| async {
-            Err::<(), _>(HttpError::internal(std::io::Error::other("disk at /var/secret is full")))
-        }))
+        .endpoint(
+            "missing",
+            "/missing",
+            get(|| async { Err::<(), _>(HttpError::not_found().with_message("No such post.")) }),
+        )
+        .endpoint(
+            "boom",
+            "/boom",
+            get(|| async {
+                let secret = std::hint::black_box("db-password-123");
+                assert!(secret.is_empty(), "exploded while using {secret}");
+                "unreachable"
+            }),
+        )
+        .endpoint(
+            "internal",
+            "/internal",
+            get(|| async { Err::<(), _>(HttpError::internal(std::io::Error::other("disk at /var/secret is full"))) }),
+        )
         .endpoint("upload", "/upload", post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }))
         .endpoint("json", "/json", post(|axum::Json(v): axum::Json<serde_json::Value>| async move { v.to_string() }))
         .build()
@@ -126,7 +134,11 @@ async fn custom_handler_renders_its_status() {
 #[tokio::test]
 async fn handler_built_error_bodies_pass_untouched() {
     let client = builder()
-        .endpoint("teapot", "/teapot", get(|| async { (StatusCode::IM_A_TEAPOT, axum::Json(serde_json::json!({"tea": true}))) }))
+        .endpoint(
+            "teapot",
+            "/teapot",
+            get(|| async { (StatusCode::IM_A_TEAPOT, axum::Json(serde_json::json!({"tea": true}))) }),
+        )
         .build()
         .unwrap()
         .start()
@@ -141,10 +153,14 @@ async fn handler_built_error_bodies_pass_untouched() {
 async fn slow_handler_times_out_with_503() {
     let client = builder()
         .set("app.request_timeout", 1.0)
-        .endpoint("slow", "/slow", get(|| async {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            "late"
-        }))
+        .endpoint(
+            "slow",
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_mins(1)).await;
+                "late"
+            }),
+        )
         .build()
         .unwrap()
         .start()

@@ -1,4 +1,5 @@
 //! Integration tests of phial-core: one binary, one module per topic.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
 
 mod app_lifecycle;
 mod cli;
@@ -11,17 +12,11 @@ use axum::routing::get;
 use phial_core::prelude::*;
 
 /// A builder in the `testing` profile that reads no files or environment.
-pub fn builder() -> AppBuilder {
+pub(crate) fn builder() -> AppBuilder {
     App::builder().profile(Profile::Testing).set("app.secret_key", "test-secret-key")
 }
 
 /// A started app with one route at `/`.
-pub async fn hello_app() -> RunningApp {
-    builder()
-        .endpoint("index", "/", get(|| async { "hello" }))
-        .build()
-        .expect("builds")
-        .start()
-        .await
-        .expect("starts")
+pub(crate) async fn hello_app() -> RunningApp {
+    builder().endpoint("index", "/", get(|| async { "hello" })).build().expect("builds").start().await.expect("starts")
 }

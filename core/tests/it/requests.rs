@@ -1,4 +1,4 @@
-//! Requests through a started app: routing, url_for, state, sessions, flashes, health.
+//! Requests through a started app: routing, `url_for`, state, sessions, flashes, health.
 
 use axum::extract::State;
 use axum::response::Redirect;
@@ -21,13 +21,8 @@ async fn blueprint_routes_are_prefixed_and_named() {
 
 #[tokio::test]
 async fn url_for_errors_name_the_problem() {
-    let running = builder()
-        .endpoint("user", "/user/{username}", get(|| async { "" }))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let running =
+        builder().endpoint("user", "/user/{username}", get(|| async { "" })).build().unwrap().start().await.unwrap();
     let state = running.state();
     assert_eq!(state.url_for("user", [("username", "susan")]).unwrap(), "/user/susan");
     let missing = state.url_for("user", ()).unwrap_err().to_string();
@@ -79,9 +74,13 @@ struct Counter(std::sync::atomic::AtomicU32);
 async fn registered_state_is_extracted_with_ext() {
     let client = builder()
         .state(Counter(std::sync::atomic::AtomicU32::new(0)))
-        .endpoint("count", "/count", get(|Ext(counter): Ext<Counter>| async move {
-            (counter.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1).to_string()
-        }))
+        .endpoint(
+            "count",
+            "/count",
+            get(|Ext(counter): Ext<Counter>| async move {
+                (counter.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1).to_string()
+            }),
+        )
         .endpoint("missing", "/missing", get(|_: Ext<String>| async { "" }))
         .build()
         .unwrap()
@@ -102,15 +101,17 @@ async fn login(session: Session) -> Result<Redirect, HttpError> {
 }
 
 async fn whoami(session: Session) -> String {
-    let flashes: Vec<String> = session.get_flashed_messages(&[]).into_iter().map(|f| format!("{}:{}", f.category, f.message)).collect();
+    let flashes: Vec<String> =
+        session.get_flashed_messages(&[]).into_iter().map(|f| format!("{}:{}", f.category, f.message)).collect();
     format!("{}|{}", session.get::<String>("user").unwrap_or_else(|| "anonymous".into()), flashes.join(","))
 }
 
 fn session_app(store: &str) -> AppBuilder {
-    builder()
-        .set("app.session.store", store)
-        .endpoint("login", "/login", post(login))
-        .endpoint("index", "/", get(whoami))
+    builder().set("app.session.store", store).endpoint("login", "/login", post(login)).endpoint(
+        "index",
+        "/",
+        get(whoami),
+    )
 }
 
 #[tokio::test]
@@ -159,7 +160,8 @@ async fn rotated_secret_key_still_reads_old_cookies() {
     rotated.set_cookie("session", &cookie);
     rotated.get("/").await.assert_text_contains("susan");
 
-    let without = session_app("cookie").set("app.secret_key", "new-key").build().unwrap().start().await.unwrap().test_client();
+    let without =
+        session_app("cookie").set("app.secret_key", "new-key").build().unwrap().start().await.unwrap().test_client();
     without.set_cookie("session", &cookie);
     without.get("/").await.assert_text_contains("anonymous");
 }
@@ -167,9 +169,11 @@ async fn rotated_secret_key_still_reads_old_cookies() {
 #[tokio::test]
 async fn memory_store_rotates_the_session_id_at_login() {
     let client = session_app("memory")
-        .endpoint("visit", "/visit", post(|session: Session| async move {
-            session.insert("visited", true).map(|()| "ok")
-        }))
+        .endpoint(
+            "visit",
+            "/visit",
+            post(|session: Session| async move { session.insert("visited", true).map(|()| "ok") }),
+        )
         .build()
         .unwrap()
         .start()
@@ -230,7 +234,7 @@ impl Extension for Sick {
     const NAME: &'static str = "sick";
     type Config = ();
 
-    fn build(&self, _: &(), _: &mut BuildCtx<'_>) -> Result<(), Error> {
+    fn build(&self, (): &(), _: &mut BuildCtx<'_>) -> Result<(), Error> {
         Ok(())
     }
 
@@ -306,7 +310,11 @@ async fn request_id_is_echoed_or_generated() {
 #[tokio::test]
 async fn state_extractor_works_in_handlers() {
     let client = builder()
-        .endpoint("profile", "/profile", get(|State(state): State<AppState>| async move { state.profile().to_string() }))
+        .endpoint(
+            "profile",
+            "/profile",
+            get(|State(state): State<AppState>| async move { state.profile().to_string() }),
+        )
         .build()
         .unwrap()
         .start()

@@ -24,14 +24,18 @@ async fn graceful_shutdown_finishes_the_in_flight_request() {
     let entered_in_handler = Arc::clone(&entered);
     let running = builder()
         .set("app.shutdown_timeout", 10.0)
-        .endpoint("slow", "/slow", get(move || {
-            let entered = Arc::clone(&entered_in_handler);
-            async move {
-                entered.notify_one();
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                "finished"
-            }
-        }))
+        .endpoint(
+            "slow",
+            "/slow",
+            get(move || {
+                let entered = Arc::clone(&entered_in_handler);
+                async move {
+                    entered.notify_one();
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "finished"
+                }
+            }),
+        )
         .build()
         .unwrap()
         .start()
@@ -60,14 +64,18 @@ async fn drain_is_bounded_by_the_shutdown_timeout() {
     let entered_in_handler = Arc::clone(&entered);
     let running = builder()
         .set("app.shutdown_timeout", 0.2)
-        .endpoint("stuck", "/stuck", get(move || {
-            let entered = Arc::clone(&entered_in_handler);
-            async move {
-                entered.notify_one();
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                "never"
-            }
-        }))
+        .endpoint(
+            "stuck",
+            "/stuck",
+            get(move || {
+                let entered = Arc::clone(&entered_in_handler);
+                async move {
+                    entered.notify_one();
+                    tokio::time::sleep(Duration::from_hours(1)).await;
+                    "never"
+                }
+            }),
+        )
         .build()
         .unwrap()
         .start()
@@ -82,5 +90,9 @@ async fn drain_is_bounded_by_the_shutdown_timeout() {
     let _request = tokio::spawn(http_get(addr, "/stuck"));
     entered.notified().await;
     stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), server).await.expect("stops despite the stuck request").unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("stops despite the stuck request")
+        .unwrap()
+        .unwrap();
 }

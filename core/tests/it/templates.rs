@@ -13,9 +13,21 @@ fn write(dir: &std::path::Path, name: &str, text: &str) {
 
 fn template_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "base.html", "<title>{% block title %}{% endblock %}</title>{% for m in get_flashed_messages() %}<p class=flash>{{ m }}</p>{% endfor %}{% block body %}{% endblock %}");
-    write(dir.path(), "index.html", "{% extends 'base.html' %}{% block title %}Hi {{ name }}{% endblock %}{% block body %}<a href=\"{{ url_for('user', username=name) }}\">me</a> <a href=\"{{ url_for('static', filename='app.css') }}\">css</a> {{ config.app.static_url_path }}{% endblock %}");
-    write(dir.path(), "cats.html", "{% for c, m in get_flashed_messages(with_categories=true) %}[{{ c }}:{{ m }}]{% endfor %}");
+    write(
+        dir.path(),
+        "base.html",
+        "<title>{% block title %}{% endblock %}</title>{% for m in get_flashed_messages() %}<p class=flash>{{ m }}</p>{% endfor %}{% block body %}{% endblock %}",
+    );
+    write(
+        dir.path(),
+        "index.html",
+        "{% extends 'base.html' %}{% block title %}Hi {{ name }}{% endblock %}{% block body %}<a href=\"{{ url_for('user', username=name) }}\">me</a> <a href=\"{{ url_for('static', filename='app.css') }}\">css</a> {{ config.app.static_url_path }}{% endblock %}",
+    );
+    write(
+        dir.path(),
+        "cats.html",
+        "{% for c, m in get_flashed_messages(with_categories=true) %}[{{ c }}:{{ m }}]{% endfor %}",
+    );
     write(dir.path(), "broken.html", "{{ url_for('nowhere') }}");
     dir
 }
