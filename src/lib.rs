@@ -1,1 +1,51 @@
-//! placeholder
+//! phial: Flask's extension ecosystem on axum and tower.
+//!
+//! Apps depend on this facade and turn on one feature per extension; an app that enables
+//! none compiles none of their dependencies. Everything here is a re-export: the core
+//! ([`phial_core`]) at the root, each extension under its own module.
+//!
+//! ```no_run
+//! use phial::prelude::*;
+//! use phial::axum::routing::get;
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     App::builder()
+//!         .endpoint("index", "/", get(|| async { "Hello, World!" }))
+//!         .run()
+//!         .await
+//! }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | crate | mirrors | status |
+//! |---|---|---|---|
+//! | *(none)* | `phial-core` | Flask itself: app, config, blueprints, sessions, flash, CLI | available |
+//! | `templates` | `phial-core` | Jinja2 templates (minijinja) | available |
+//! | `testing` | `phial-core` | `app.test_client()` | available |
+//! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | coming |
+//! | `migrate` | `phial-migrate` | Flask-Migrate / Alembic | coming |
+//! | `login` | `phial-login` | Flask-Login | coming |
+//! | `forms` | `phial-forms` | Flask-WTF | coming |
+//! | `jwt` | `phial-jwt` | Flask-JWT-Extended | coming |
+//! | `mail` | `phial-mail` | Flask-Mail | coming |
+//! | `cache` | `phial-cache` | Flask-Caching | coming |
+//! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
+//! | `redis` | | Redis backends of cache, limiter, sessions, JWT blocklist | coming |
+//! | `full` | | everything above | |
+//!
+//! An extension's module appears here when its feature is on, e.g. `phial::sql` with `sql`.
+//!
+//! # Coming from Flask
+//!
+//! See the "Coming from Flask" table in [`phial_core`]; each extension crate has its own
+//! (e.g. "Coming from Flask-SQLAlchemy").
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use phial_core::*;
+
+/// Everything an app usually needs: `use phial::prelude::*;`.
+pub mod prelude {
+    pub use phial_core::prelude::*;
+}

@@ -334,6 +334,7 @@ impl AppBuilder {
 
     /// Builds, starts and runs the command line (see [`App::run`]).
     pub async fn run(self) -> std::process::ExitCode {
+        crate::cli::init_tracing();
         match self.build() {
             Ok(app) => app.run().await,
             Err(err) => {

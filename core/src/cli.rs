@@ -313,7 +313,7 @@ pub(crate) fn report_startup_error(err: &Error) {
     }
 }
 
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Another subscriber already set (by the app or a test) wins.
