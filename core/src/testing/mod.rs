@@ -50,7 +50,13 @@ use http::{Method, Request, StatusCode, Uri};
 use http_body_util::BodyExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use time::{Date, Duration, Month, OffsetDateTime, Time};
+use time::OffsetDateTime;
+
+use cookie_jar::{CookieJar, StoredCookie, parse_set_cookie};
+pub use multipart::Multipart;
+
+mod cookie_jar;
+mod multipart;
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceExt};
 
@@ -100,6 +106,7 @@ pub struct TestClient {
     jar: Arc<Mutex<CookieJar>>,
     host: HeaderValue,
     follow_redirects: bool,
+    peer: std::net::SocketAddr,
 }
 
 impl TestClient {
@@ -156,6 +163,7 @@ impl TestClient {
             jar: Arc::default(),
             host: HeaderValue::from_static(DEFAULT_HOST),
             follow_redirects: false,
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
         }
     }
 
@@ -188,6 +196,31 @@ impl TestClient {
     pub fn with_host(mut self, host: &str) -> Self {
         self.host = HeaderValue::from_str(host)
             .unwrap_or_else(|err| panic!("TestClient::with_host: `{host}` is not a valid Host header: {err}"));
+        self
+    }
+
+    /// Sets the client's address as handlers see it through
+    /// `ConnectInfo<SocketAddr>` (default `127.0.0.1:40000`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use axum::{Router, extract::ConnectInfo, routing::get};
+    /// use phial_core::testing::TestClient;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let app = Router::new().route("/ip", get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+    ///     peer.ip().to_string()
+    /// }));
+    /// let client = TestClient::new(app).with_peer("203.0.113.9:5000".parse().unwrap());
+    /// assert_eq!(client.get("/ip").await.text(), "203.0.113.9");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_peer(mut self, peer: std::net::SocketAddr) -> Self {
+        self.peer = peer;
         self
     }
 
@@ -514,6 +547,8 @@ impl TestClient {
         }
 
         let mut request = Request::new(Body::from(body));
+        // What `serve` provides for real connections, so peer-address extractors work in tests.
+        request.extensions_mut().insert(axum::extract::ConnectInfo(self.peer));
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
@@ -904,123 +939,6 @@ impl IntoFuture for TestRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-/// A `multipart/form-data` body for [`TestRequest::multipart`], as an HTML form with file
-/// inputs would send it.
-///
-/// The boundary is chosen so that it does not occur in any part, and is stable from run to
-/// run.
-///
-/// # Examples
-///
-/// ```
-/// use phial_core::testing::Multipart;
-///
-/// let form = Multipart::new()
-///     .text("caption", "a cat")
-///     .file("image", "cat.jpg", "image/jpeg", b"\xff\xd8\xff".to_vec());
-/// # let _ = form;
-/// ```
-#[derive(Clone, Debug, Default)]
-#[must_use]
-pub struct Multipart {
-    parts: Vec<MultipartPart>,
-}
-
-#[derive(Clone, Debug)]
-struct MultipartPart {
-    name: String,
-    /// File name and content type, for file parts.
-    file: Option<(String, String)>,
-    data: Bytes,
-}
-
-impl Multipart {
-    /// Creates an empty form.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use phial_core::testing::Multipart;
-    ///
-    /// let form = Multipart::new().text("name", "value");
-    /// # let _ = form;
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a text field.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use phial_core::testing::Multipart;
-    ///
-    /// let form = Multipart::new().text("title", "Holiday").text("tags", "sea");
-    /// # let _ = form;
-    /// ```
-    pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let data = Bytes::from(value.into());
-        self.parts.push(MultipartPart { name: name.into(), file: None, data });
-        self
-    }
-
-    /// Adds a file field with its file name and content type.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use phial_core::testing::Multipart;
-    ///
-    /// let form = Multipart::new().file("report", "q1.csv", "text/csv", "a,b\n1,2\n");
-    /// # let _ = form;
-    /// ```
-    pub fn file(
-        mut self,
-        name: impl Into<String>,
-        filename: impl Into<String>,
-        content_type: impl Into<String>,
-        bytes: impl Into<Bytes>,
-    ) -> Self {
-        let file = Some((filename.into(), content_type.into()));
-        self.parts.push(MultipartPart { name: name.into(), file, data: bytes.into() });
-        self
-    }
-
-    /// Returns the boundary and the encoded body.
-    fn encode(self) -> (String, Vec<u8>) {
-        // Parts are few and small in tests, so a linear scan per candidate is cheap.
-        let boundary = (0..=u32::MAX)
-            .map(|n| format!("phial-test-boundary-{n:08x}"))
-            .find(|b| !self.parts.iter().any(|p| contains(&p.data, b.as_bytes())))
-            .unwrap_or_else(|| "phial-test-boundary".to_owned());
-        let mut body = Vec::new();
-        for part in &self.parts {
-            let file_headers = part.file.as_ref().map_or_else(String::new, |(filename, content_type)| {
-                format!("; filename=\"{}\"\r\nContent-Type: {content_type}", escape_form_name(filename))
-            });
-            let head = format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"{file_headers}\r\n\r\n",
-                escape_form_name(&part.name)
-            );
-            body.extend_from_slice(head.as_bytes());
-            body.extend_from_slice(&part.data);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        (boundary, body)
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
-}
-
-/// Escapes a field or file name the way browsers do in `Content-Disposition`.
-fn escape_form_name(name: &str) -> String {
-    name.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// A response from a [`TestClient`], with its body read in full.
@@ -1457,179 +1375,6 @@ fn remove_dot_segments(path: &str) -> String {
     format!("/{}", out.join("/"))
 }
 
-/// The cookies a [`TestClient`] holds, following RFC 6265 for a single host.
-#[derive(Clone, Debug, Default)]
-struct CookieJar {
-    /// In creation order, which breaks ties when cookies are sent.
-    cookies: Vec<StoredCookie>,
-}
-
-#[derive(Clone, Debug)]
-struct StoredCookie {
-    name: String,
-    value: String,
-    path: String,
-    expires: Option<OffsetDateTime>,
-}
-
-impl StoredCookie {
-    fn is_live(&self, now: OffsetDateTime) -> bool {
-        self.expires.is_none_or(|at| at > now)
-    }
-}
-
-impl CookieJar {
-    /// Stores `cookie`, replacing one with the same name and path; an expired cookie only
-    /// removes.
-    fn store(&mut self, cookie: StoredCookie, now: OffsetDateTime) {
-        let existing = self.cookies.iter().position(|c| c.name == cookie.name && c.path == cookie.path);
-        if !cookie.is_live(now) {
-            if let Some(index) = existing {
-                self.cookies.remove(index);
-            }
-            return;
-        }
-        match existing {
-            // Replacing in place keeps the original creation order, as browsers do.
-            Some(index) => self.cookies[index] = cookie,
-            None => self.cookies.push(cookie),
-        }
-    }
-
-    /// The `Cookie` header value for a request to `path`: longest paths first.
-    fn header_for(&mut self, path: &str, now: OffsetDateTime) -> Option<String> {
-        self.cookies.retain(|c| c.is_live(now));
-        let mut matching: Vec<&StoredCookie> = self.cookies.iter().filter(|c| path_matches(path, &c.path)).collect();
-        if matching.is_empty() {
-            return None;
-        }
-        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
-        let pairs: Vec<String> = matching.iter().map(|c| format!("{}={}", c.name, c.value)).collect();
-        Some(pairs.join("; "))
-    }
-
-    fn value(&mut self, name: &str, now: OffsetDateTime) -> Option<String> {
-        self.cookies.retain(|c| c.is_live(now));
-        let named = self.cookies.iter().filter(|c| c.name == name);
-        named.max_by_key(|c| c.path.len()).map(|c| c.value.clone())
-    }
-}
-
-/// RFC 6265 path-match: `/admin` matches `/admin`, `/admin/` and `/admin/users`, not `/administrator`.
-fn path_matches(request_path: &str, cookie_path: &str) -> bool {
-    request_path
-        .strip_prefix(cookie_path)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || cookie_path.ends_with('/'))
-}
-
-/// The path a cookie gets without a `Path` attribute: the "directory" of the request path.
-fn default_path(request_path: &str) -> String {
-    match request_path.rfind('/') {
-        Some(0) | None => "/".to_owned(),
-        Some(index) => request_path[..index].to_owned(),
-    }
-}
-
-/// Parses one `Set-Cookie` line; `None` for a line browsers would ignore.
-fn parse_set_cookie(line: &str, request_path: &str, now: OffsetDateTime) -> Option<StoredCookie> {
-    let mut attributes = line.split(';');
-    let (name, value) = attributes.next()?.split_once('=')?;
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
-    }
-    let mut cookie = StoredCookie {
-        name: name.to_owned(),
-        value: value.trim().to_owned(),
-        path: default_path(request_path),
-        expires: None,
-    };
-    let mut max_age = None;
-    for attribute in attributes {
-        let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
-        let (key, value) = (key.trim(), value.trim());
-        if key.eq_ignore_ascii_case("path") {
-            cookie.path = if value.starts_with('/') { value.to_owned() } else { default_path(request_path) };
-        } else if key.eq_ignore_ascii_case("max-age") && !value.starts_with('+') {
-            max_age = value.parse::<i64>().ok().or(max_age);
-        } else if key.eq_ignore_ascii_case("expires") {
-            cookie.expires = parse_cookie_date(value).or(cookie.expires);
-        }
-        // Domain, Secure, HttpOnly and SameSite change nothing for one in-process host.
-    }
-    // Max-Age wins over Expires, wherever it appears.
-    match max_age {
-        Some(seconds) if seconds <= 0 => cookie.expires = Some(OffsetDateTime::UNIX_EPOCH),
-        Some(seconds) => cookie.expires = now.checked_add(Duration::seconds(seconds)),
-        None => {}
-    }
-    Some(cookie)
-}
-
-/// Parses a cookie date with the lenient algorithm of RFC 6265, section 5.1.1, which accepts
-/// `Wed, 21 Oct 2015 07:28:00 GMT` and the older variants servers still send.
-fn parse_cookie_date(input: &str) -> Option<OffsetDateTime> {
-    let is_delimiter = |c: char| matches!(c, '\t' | ' '..='/' | ';'..='@' | '['..='`' | '{'..='~');
-    let (mut time, mut day, mut month, mut year) = (None, None, None, None);
-    for token in input.split(is_delimiter).filter(|t| !t.is_empty()) {
-        if time.is_none()
-            && let Some(found) = parse_time_token(token)
-        {
-            time = Some(found);
-        } else if day.is_none()
-            && let Some(found) = leading_number(token, 1, 2)
-        {
-            day = Some(found);
-        } else if month.is_none()
-            && let Some(found) = parse_month(token)
-        {
-            month = Some(found);
-        } else if year.is_none()
-            && let Some(found) = leading_number(token, 2, 4)
-        {
-            year = Some(found);
-        }
-    }
-    let (hour, minute, second) = time?;
-    let year = match year? {
-        y @ 70..=99 => y + 1900,
-        y @ 0..=69 => y + 2000,
-        y => y,
-    };
-    if year < 1601 {
-        return None;
-    }
-    let day = u8::try_from(day?).ok()?;
-    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month?, day).ok()?;
-    let time = Time::from_hms(hour, minute, second).ok()?;
-    Some(date.with_time(time).assume_utc())
-}
-
-/// `hh:mm:ss` with one or two digits each, optionally followed by non-digits.
-fn parse_time_token(token: &str) -> Option<(u8, u8, u8)> {
-    let mut fields = token.splitn(3, ':');
-    let hour = leading_number(fields.next()?, 1, 2)?;
-    let minute = leading_number(fields.next()?, 1, 2)?;
-    let second = leading_number(fields.next()?, 1, 2)?;
-    Some((u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?))
-}
-
-/// A token of `min..=max` digits, optionally followed by non-digits.
-fn leading_number(token: &str, min: usize, max: usize) -> Option<u32> {
-    let digits = token.bytes().take_while(u8::is_ascii_digit).count();
-    if !(min..=max).contains(&digits) {
-        return None;
-    }
-    token[..digits].parse().ok()
-}
-
-fn parse_month(token: &str) -> Option<Month> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    let prefix = token.get(..3)?;
-    let index = MONTHS.iter().position(|m| prefix.eq_ignore_ascii_case(m))?;
-    Month::try_from(u8::try_from(index + 1).ok()?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use axum::extract::Multipart as MultipartExtractor;
@@ -1639,6 +1384,9 @@ mod tests {
     use axum::{Form, Json};
     use serde::Deserialize;
 
+    use time::{Date, Duration, Month};
+
+    use super::cookie_jar::parse_cookie_date;
     use super::*;
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
