@@ -421,6 +421,7 @@ impl App {
             source: self.source.clone(),
             app: self.app_config.clone(),
             session_stores: Vec::new(),
+            tasks: crate::tasks::Tasks::default(),
         };
         crate::assembly::start(self, ctx).await
     }
@@ -434,6 +435,7 @@ pub struct RunningApp {
     pub(crate) extensions: Arc<Vec<Box<dyn DynExtension>>>,
     pub(crate) route_infos: Vec<RouteInfo>,
     pub(crate) layer_infos: Vec<LayerInfo>,
+    pub(crate) tasks: crate::tasks::Tasks,
 }
 
 impl RunningApp {
@@ -474,10 +476,12 @@ impl RunningApp {
         crate::testing::TestClient::new(self.router())
     }
 
-    /// Runs every `shutdown` hook in reverse order, each bounded by `app.shutdown_timeout`,
-    /// all of them even when one fails or times out.
+    /// Stops the background tasks (see [`StartCtx::spawn`](crate::StartCtx::spawn)), then runs
+    /// every `shutdown` hook in reverse order, each bounded by `app.shutdown_timeout`, all of
+    /// them even when one fails or times out.
     pub async fn shutdown(self) {
         let timeout = Duration::from_secs_f64(self.state.app_config().shutdown_timeout.max(0.0));
+        self.tasks.stop(timeout).await;
         for ext in self.extensions.iter().rev() {
             shutdown_one(ext.as_ref(), &self.state, timeout).await;
         }

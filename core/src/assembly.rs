@@ -224,6 +224,8 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
         Ok(store) => store,
         Err(err) => {
             tracing::error!(error = %err, "startup failed; shutting down the extensions already started");
+            let tasks = std::mem::take(&mut ctx.tasks);
+            tasks.stop(timeout).await;
             let state = freeze(ctx, &app_config, &source, urls);
             for ext in extensions[..started].iter().rev() {
                 shutdown_one(ext.as_ref(), &state, timeout).await;
@@ -244,6 +246,7 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
         ctx.registry.insert(templates);
     }
 
+    let tasks = std::mem::take(&mut ctx.tasks);
     let state = freeze(ctx, &app_config, &source, urls);
     let extensions = Arc::new(extensions);
     let mut layer_infos = core_layers(&app_config);
@@ -254,7 +257,7 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
     }));
     layer_infos.sort_by_key(|l| l.stage);
     let router = final_router(router, layers, &state, &app_config, store, error_handlers, &extensions)?;
-    Ok(RunningApp { state, router, extensions, route_infos, layer_infos })
+    Ok(RunningApp { state, router, extensions, route_infos, layer_infos, tasks })
 }
 
 fn select_store(app: &AppConfig, ctx: &mut StartCtx) -> Result<Option<Arc<dyn SessionStore>>, Error> {

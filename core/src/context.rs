@@ -121,6 +121,7 @@ pub struct StartCtx {
     pub(crate) source: ConfigSource,
     pub(crate) app: AppConfig,
     pub(crate) session_stores: Vec<(String, Arc<dyn SessionStore>)>,
+    pub(crate) tasks: crate::tasks::Tasks,
 }
 
 impl StartCtx {
@@ -165,6 +166,37 @@ impl StartCtx {
     /// The active profile.
     pub fn profile(&self) -> Profile {
         self.source.profile()
+    }
+
+    /// Spawns a background task that the app stops at shutdown: its [`StopSignal`] completes
+    /// when shutdown begins, and the app waits for it (bounded by `app.shutdown_timeout`)
+    /// before running the extensions' shutdown hooks, so a task never outlives the resources
+    /// those hooks release.
+    ///
+    /// [`StopSignal`]: crate::tasks::StopSignal
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    ///
+    /// let ticker = FnExtension::new("ticker", |_| Ok(())).on_start(|ctx| {
+    ///     Box::pin(async move {
+    ///         ctx.spawn("ticker", |mut stop| async move {
+    ///             stop.stopped().await;
+    ///         });
+    ///         Ok(())
+    ///     })
+    /// });
+    /// # let _ = ticker;
+    /// ```
+    pub fn spawn<F, Fut>(&mut self, name: &str, task: F) -> &mut Self
+    where
+        F: FnOnce(crate::tasks::StopSignal) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(name, task);
+        self
     }
 
     /// Offers a server-side session store under `name`, selectable with

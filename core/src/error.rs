@@ -270,10 +270,12 @@ impl IntoResponse for HttpError {
         let status = self.0.status;
         let message = self.message().to_owned();
         if status.is_server_error() {
+            // A 5xx with a cause is a fault; one without is a deliberate refusal (maintenance,
+            // overload), worth a warning, not an error.
             if let Some(source) = &self.0.source {
                 tracing::error!(status = status.as_u16(), error = %source, "request failed");
             } else {
-                tracing::error!(status = status.as_u16(), message = %message, "request failed");
+                tracing::warn!(status = status.as_u16(), message = %message, "request refused");
             }
         } else if let Some(source) = &self.0.source {
             tracing::debug!(status = status.as_u16(), error = %source, "request rejected");

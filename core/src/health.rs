@@ -32,6 +32,11 @@ impl Health {
         Self::Unhealthy(reason.into())
     }
 
+    /// A degraded result with a reason: reported, but not failing readiness.
+    pub fn degraded(reason: impl Into<String>) -> Self {
+        Self::Degraded(reason.into())
+    }
+
     /// Whether the check passes (healthy or degraded).
     pub fn is_ok(&self) -> bool {
         !matches!(self, Self::Unhealthy(_))

@@ -79,6 +79,7 @@ pub mod routing;
 pub mod secret;
 pub mod session;
 pub mod state;
+pub mod tasks;
 #[cfg(feature = "templates")]
 #[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
 pub mod templates;

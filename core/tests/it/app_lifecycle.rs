@@ -331,3 +331,24 @@ async fn extension_group_adds_in_order() {
     let app = builder().extensions(Pair(Arc::clone(&log))).build().unwrap();
     assert_eq!(app.extension_order(), ["one", "two"]);
 }
+
+#[tokio::test]
+async fn background_tasks_stop_before_the_shutdown_hooks() {
+    let log = log();
+    let task_log = Arc::clone(&log);
+    let ticker = FnExtension::new("ticker", |_| Ok(())).on_start(move |ctx| {
+        let task_log = Arc::clone(&task_log);
+        Box::pin(async move {
+            ctx.spawn("ticker", move |mut stop| async move {
+                stop.stopped().await;
+                task_log.lock().unwrap().push("task stopped".to_owned());
+            });
+            Ok(())
+        })
+    });
+    let running =
+        builder().extension(Probe::new("probe", &log)).extension(ticker).build().unwrap().start().await.unwrap();
+    running.shutdown().await;
+    let events = events(&log);
+    assert_eq!(&events[2..], ["task stopped", "shutdown probe"]);
+}
