@@ -24,7 +24,7 @@
 //! | *(none)* | `phial-core` | Flask itself: app, config, blueprints, sessions, flash, CLI | available |
 //! | `templates` | `phial-core` | Jinja2 templates (minijinja) | available |
 //! | `testing` | `phial-core` | `app.test_client()` | available |
-//! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | coming |
+//! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | available |
 //! | `migrate` | `phial-migrate` | Flask-Migrate / Alembic | coming |
 //! | `login` | `phial-login` | Flask-Login | coming |
 //! | `forms` | `phial-forms` | Flask-WTF | coming |
@@ -44,6 +44,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use phial_core::*;
+
+/// SQL databases: Flask-SQLAlchemy's role (feature `sql`).
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+pub use phial_sql as sql;
 
 /// Everything an app usually needs: `use phial::prelude::*;`.
 pub mod prelude {

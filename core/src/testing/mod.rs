@@ -57,8 +57,11 @@ pub use multipart::Multipart;
 
 mod cookie_jar;
 mod multipart;
+mod services;
+
+pub use services::{Service, service_url};
+use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
-use tower::{Service, ServiceExt};
 
 /// The `Host` header sent when neither the client nor the request names another.
 const DEFAULT_HOST: &str = "localhost";
@@ -155,7 +158,7 @@ impl TestClient {
     /// ```
     pub fn from_service<S>(service: S) -> Self
     where
-        S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+        S: tower::Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
         S::Future: Send + 'static,
     {
         Self {

@@ -1,0 +1,118 @@
+//! phial-sql: SQL databases for phial apps, in the role of Flask-SQLAlchemy, on
+//! [sqlx](https://docs.rs/sqlx) and [sea-query](https://docs.rs/sea-query).
+//!
+//! One config section, `[sql]`, names the default database and any number of binds. Handlers
+//! take a [`Db`] for plain statements or a [`Tx`] for the request's transaction, which
+//! commits when the response succeeds and rolls back when it fails. Statements are written
+//! with sea-query and values are always bound, never spliced; rows are read into structs that
+//! derive `sqlx::FromRow`, and the same code runs on SQLite, PostgreSQL and MariaDB.
+//!
+//! ```no_run
+//! use phial_core::axum::{Json, routing::get};
+//! use phial_core::prelude::*;
+//! use phial_sql::{Db, Page, PageRequest, SqlError, SqlExtension};
+//! use sea_query::{Order, Query};
+//!
+//! #[derive(serde::Serialize, sqlx::FromRow)]
+//! struct Post { id: i64, body: String }
+//!
+//! async fn posts(db: Db, page: PageRequest) -> Result<Json<Page<Post>>, SqlError> {
+//!     let select = Query::select().columns(["id", "body"]).from("post").order_by("id", Order::Desc).to_owned();
+//!     Ok(Json(db.paginate(&select, &page).await?))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     App::builder()
+//!         .config_toml("[sql]\nurl = \"sqlite:///app.db\"\n") // or DATABASE_URL
+//!         .extension(SqlExtension::new())
+//!         .endpoint("posts", "/posts", get(posts))
+//!         .run()
+//!         .await
+//! }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `sqlite` (default) | SQLite, bundled: the embedded default |
+//! | `postgres` | PostgreSQL, over rustls |
+//! | `mysql` | MariaDB and MySQL, over rustls |
+//! | `testing` | [`testing::TestDatabase`]: a fresh database per test on each backend |
+//!
+//! # Backends done right
+//!
+//! - SQLite: the file (and its folder) is created if missing; a relative path in
+//!   `sqlite:///app.db` is relative to `app.instance_path` (as in Flask-SQLAlchemy 3), and the
+//!   resolved path is logged at startup; WAL, a busy timeout and foreign keys are on. An
+//!   in-memory database (`sqlite://`) is shared by all pooled connections and kept alive by a
+//!   dedicated connection, so tables do not vanish when the pool idles.
+//! - PostgreSQL: `statement_timeout` from `sql.statement_timeout`. MariaDB/MySQL: `utf8mb4`,
+//!   `max_statement_time` / `max_execution_time`. TLS is rustls only.
+//! - A database that cannot be reached fails startup after the acquire timeout; during a
+//!   request it is a 503, and the app serves again as soon as the database is back.
+//!
+//! # Coming from Flask-SQLAlchemy
+//!
+//! | Flask-SQLAlchemy | phial-sql |
+//! |---|---|
+//! | `SQLALCHEMY_DATABASE_URI` | `[sql] url` (or env `DATABASE_URL`) |
+//! | `SQLALCHEMY_BINDS` | `[sql.binds.<name>] url` |
+//! | `SQLALCHEMY_ENGINE_OPTIONS` (`pool_size`, `pool_timeout`, `pool_recycle`, `pool_pre_ping`) | `pool_size`, `acquire_timeout`, `max_lifetime` (pre-ping always on) |
+//! | `SQLALCHEMY_ECHO`, `SQLALCHEMY_RECORD_QUERIES` | `echo`, `record_queries` |
+//! | `db = SQLAlchemy(app)` | `.extension(SqlExtension::new())` |
+//! | `db.session.execute(select(...))` | [`Db::fetch_all`] / [`Tx::fetch_all`] with a sea-query `SelectStatement` |
+//! | `db.session.add(x); db.session.commit()` | [`Tx::insert`] / [`Tx::execute`]; the commit happens when the response succeeds ([`Tx::commit`] to force it) |
+//! | `db.session.rollback()` | automatic on an error response or panic; [`Tx::rollback`] |
+//! | `db.get_or_404(User, id)` | [`Db::get_or_404`] |
+//! | `db.first_or_404(...)`, `db.one_or_404(...)` | [`Db::first_or_404`], [`Db::one_or_404`] (404 on several rows too) |
+//! | `db.paginate(select, page=, per_page=, max_per_page=, error_out=, count=)` | [`Db::paginate`] with [`PageRequest`] (read from `?page=&per_page=`) |
+//! | `pagination.iter_pages()` | [`Page::iter_pages`] |
+//! | `db.create_all()` / `db.drop_all()` | [`Databases::create_all`] / [`Databases::drop_all`] per bind |
+//! | `__bind_key__ = "analytics"` | [`Table::bind`], and the [`Bind`] extractor |
+//! | `get_recorded_queries()` | [`RecordedQueries`] |
+//!
+//! Differences, each for a reason: `max_per_page` defaults to 100 and applies on every path
+//! (Flask-SQLAlchemy lets `?per_page=100000` through); `one_or_404` refuses several rows;
+//! writes are never committed by an error response; there is no ORM identity map — a query is
+//! a query.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("phial-sql needs at least one backend feature: sqlite, postgres or mysql");
+
+mod backend;
+mod config;
+mod databases;
+mod db;
+mod error;
+mod extension;
+mod paginate;
+mod record;
+mod row;
+mod schema;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+mod tx;
+
+pub use backend::Backend;
+pub use config::{BindConfig, PoolConfig, SqlConfig};
+pub use databases::{Bind, BindName, DEFAULT_BIND, Databases};
+pub use db::Db;
+pub use error::SqlError;
+pub use extension::SqlExtension;
+pub use paginate::{Keyed, KeysetPage, KeysetRequest, Page, PageRequest};
+pub use record::{QueryLog, QueryRecord, RecordedQueries};
+pub use row::{FromDbRow, FromDbValue};
+pub use schema::Table;
+pub use tx::{SqlLayer, SqlService, Tx};
+
+/// The crates phial-sql builds on, re-exported so apps use the same versions.
+pub use {sea_query, sqlx};
+
+#[doc(hidden)]
+pub mod __row_bounds {
+    pub use crate::row::{MySqlRow, MySqlValue, PgRow, PgValue, SqliteRow, SqliteValue};
+}

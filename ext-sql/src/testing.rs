@@ -1,0 +1,221 @@
+//! A fresh, isolated database per test (feature `testing`).
+
+use std::path::PathBuf;
+
+use phial_core::testing::{Service, service_url};
+
+use crate::backend::Backend;
+use crate::config::SqlConfig;
+
+enum Cleanup {
+    Folder(PathBuf),
+    Database { admin_url: String, name: String, backend: Backend },
+}
+
+/// A database made for one test and removed afterwards: a temporary SQLite file, or a
+/// temporary database on the PostgreSQL or MariaDB server of `PHIAL_TEST_*_URL`.
+///
+/// Tests running in parallel each get their own, so they never see each other's rows.
+///
+/// # Examples
+///
+/// ```no_run
+/// use phial_sql::testing::TestDatabase;
+///
+/// # async fn test() {
+/// for database in TestDatabase::available().await {
+///     let config = database.config();
+///     // build the app with `.set("sql.url", database.url())` and test it
+///     # let _ = config;
+/// }
+/// # }
+/// ```
+pub struct TestDatabase {
+    url: String,
+    backend: Backend,
+    cleanup: Cleanup,
+}
+
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+fn random_name() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS provides randomness");
+    format!("phial_test_{:016x}", u64::from_le_bytes(bytes))
+}
+
+/// `url` with its database (path) replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+impl TestDatabase {
+    /// A temporary SQLite database file.
+    ///
+    /// # Panics
+    ///
+    /// When the temporary folder cannot be created.
+    pub fn sqlite() -> Self {
+        let folder = std::env::temp_dir().join(random_name());
+        std::fs::create_dir_all(&folder).expect("temporary folder");
+        let url = format!("sqlite:///{}", folder.join("test.db").display());
+        // `sqlite:///` + an absolute path = four slashes: absolute, as SQLAlchemy reads it.
+        Self { url, backend: Backend::Sqlite, cleanup: Cleanup::Folder(folder) }
+    }
+
+    /// A temporary database on the PostgreSQL server, or `None` (test skipped) when it is
+    /// unreachable; see [`service_url`].
+    ///
+    /// # Panics
+    ///
+    /// When the server is reachable but refuses `CREATE DATABASE`, or is unreachable and
+    /// `PHIAL_TEST_REQUIRE_SERVICES=1`.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = service_url(Service::Postgres)?;
+        let name = random_name();
+        let mut admin =
+            <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("CREATE DATABASE");
+        let _ = sqlx::Connection::close(admin).await;
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            url,
+            backend: Backend::Postgres,
+            cleanup: Cleanup::Database { admin_url, name, backend: Backend::Postgres },
+        })
+    }
+
+    /// A temporary database on the MariaDB/MySQL server, or `None` (test skipped) when it is
+    /// unreachable; see [`service_url`].
+    ///
+    /// # Panics
+    ///
+    /// As [`postgres`](Self::postgres).
+    #[cfg(feature = "mysql")]
+    pub async fn mysql() -> Option<Self> {
+        let admin_url = service_url(Service::MySql)?;
+        let name = random_name();
+        let mut admin =
+            <sqlx::MySqlConnection as sqlx::Connection>::connect(&admin_url).await.expect("connect to MariaDB");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")))
+            .execute(&mut admin)
+            .await
+            .expect("CREATE DATABASE");
+        let _ = sqlx::Connection::close(admin).await;
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            url,
+            backend: Backend::MySql,
+            cleanup: Cleanup::Database { admin_url, name, backend: Backend::MySql },
+        })
+    }
+
+    /// One database per enabled backend whose server is reachable: SQLite always.
+    pub async fn available() -> Vec<Self> {
+        #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), expect(unused_mut, reason = "only SQLite"))]
+        let mut all = vec![Self::sqlite()];
+        #[cfg(feature = "postgres")]
+        all.extend(Self::postgres().await);
+        #[cfg(feature = "mysql")]
+        all.extend(Self::mysql().await);
+        all
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A `[sql]` config pointing at this database.
+    pub fn config(&self) -> SqlConfig {
+        SqlConfig { url: self.url.clone().into(), ..SqlConfig::default() }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Folder(folder) => {
+                let _ = std::fs::remove_dir_all(folder);
+            }
+            Cleanup::Database { admin_url, name, backend } => {
+                // Drop runs outside async code more often than not; a short-lived runtime on
+                // its own thread works from both.
+                let (admin_url, owned_name, backend) = (admin_url.clone(), name.clone(), *backend);
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    runtime.block_on(drop_database(&admin_url, &owned_name, backend))
+                })
+                .join();
+                if !matches!(dropped, Ok(Some(()))) {
+                    tracing::warn!(database = %name, "could not drop the test database");
+                }
+            }
+        }
+    }
+}
+
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "mysql")),
+    expect(unused_variables, reason = "backends compiled out")
+)]
+async fn drop_database(admin_url: &str, name: &str, backend: Backend) -> Option<()> {
+    match backend {
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await.ok()?;
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.ok()?;
+            Some(())
+        }
+        #[cfg(feature = "mysql")]
+        Backend::MySql => {
+            let mut admin = <sqlx::MySqlConnection as sqlx::Connection>::connect(admin_url).await.ok()?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                .execute(&mut admin)
+                .await
+                .ok()?;
+            Some(())
+        }
+        _ => Some(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("mysql://root@127.0.0.1:3306/test?ssl-mode=disabled", "x"),
+            "mysql://root@127.0.0.1:3306/x?ssl-mode=disabled"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}

@@ -1,0 +1,126 @@
+//! A database that goes away during requests: 503, then service resumes when it is back.
+//! The outage is real: the app talks to the server through a TCP proxy that the test stops
+//! and starts again on the same port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::get;
+use http::StatusCode;
+use phial_core::axum;
+use phial_sql::testing::TestDatabase;
+use phial_sql::{Backend, Db, SqlError};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+use crate::{app, start};
+
+/// A TCP proxy to `upstream` that can be cut and restored.
+struct Proxy {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    tasks: Option<JoinSet<()>>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut proxy = Self { addr, upstream, tasks: None };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let upstream = self.upstream;
+        let mut tasks = JoinSet::new();
+        tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        self.tasks = Some(tasks);
+    }
+
+    /// Closes the listener and every proxied connection.
+    async fn cut(&mut self) {
+        if let Some(mut tasks) = self.tasks.take() {
+            tasks.shutdown().await;
+        }
+    }
+
+    async fn restore(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+fn host_port(url: &str) -> SocketAddr {
+    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    host_port.parse().unwrap()
+}
+
+fn via(url: &str, proxy: SocketAddr) -> String {
+    url.replacen(&host_port(url).to_string(), &proxy.to_string(), 1)
+}
+
+async fn count_route(db: Db) -> Result<String, SqlError> {
+    use sea_query::ExprTrait as _;
+    let select =
+        sea_query::Query::select().expr(sea_query::Expr::col(sea_query::Asterisk).count()).from("item").to_owned();
+    Ok(db.fetch_scalar::<i64, _>(&select).await?.to_string())
+}
+
+async fn outage_on(database: TestDatabase) {
+    let backend = database.backend();
+    let mut proxy = Proxy::start(host_port(database.url())).await;
+    let (_running, client, _db) =
+        start(app(&database).set("sql.url", via(database.url(), proxy.addr)).set("sql.acquire_timeout", 1.0).endpoint(
+            "count",
+            "/count",
+            get(count_route),
+        ))
+        .await;
+    client.get("/count").await.assert_status(StatusCode::OK);
+
+    proxy.cut().await;
+    let down = tokio::time::timeout(Duration::from_secs(20), client.get("/count").accept_json().send())
+        .await
+        .expect("a request during the outage ends instead of hanging");
+    down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.json_value()["error"], "Service Unavailable", "{backend:?}");
+
+    proxy.restore().await;
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..20 {
+        status = client.get("/count").await.status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK, "{backend:?}: serving again once the database is back");
+}
+
+#[tokio::test]
+async fn database_outage_is_503_then_recovers() {
+    let mut ran = false;
+    for database in TestDatabase::available().await {
+        if database.backend() != Backend::Sqlite {
+            outage_on(database).await;
+            ran = true;
+        }
+    }
+    if !ran {
+        #[expect(clippy::print_stderr, reason = "tell the person running tests what was skipped")]
+        {
+            eprintln!("SKIPPED: no server database reachable for the outage test");
+        }
+    }
+}
