@@ -9,16 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, HeaderValue};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::app::{App, AppParts, RunningApp, not_found_fallback};
 use crate::config::{AppConfig, ConfigSource};
@@ -26,9 +22,8 @@ use crate::context::StartCtx;
 use crate::error::Error;
 use crate::extension::{DynExtension, shutdown_one};
 use crate::health::{HealthReport, timed};
-use crate::middleware::{
-    ErrorRenderLayer, LayerInfo, RequestContextLayer, Stage, StagedLayer, apply_staged, panic_response,
-};
+use crate::middleware::{LayerInfo, Stage, StagedLayer, apply_staged};
+use crate::outer::OuterLayer;
 use crate::routing::{RouteDef, RouteInfo, UrlMap, methods_of};
 use crate::session::{CookieSigner, MemoryStore, SessionLayer, SessionStore};
 use crate::state::{AppState, StateInner};
@@ -167,17 +162,12 @@ fn join_path(prefix: &str, path: &str) -> String {
 /// The core's own layers, outermost first, as `<app> middleware` lists them.
 pub(crate) fn core_layers(app: &AppConfig) -> Vec<LayerInfo> {
     let core = |stage, name: &str| LayerInfo { stage, name: name.to_owned(), owner: "core".to_owned() };
-    let mut layers = vec![
-        core(Stage::Outer, "request-context"),
-        core(Stage::Outer, "error-render"),
-        core(Stage::Outer, "catch-panic"),
-    ];
-    if app.request_timeout > 0.0 {
-        layers.push(core(Stage::Outer, "timeout"));
-    }
-    layers.push(core(Stage::Outer, "body-limit"));
-    layers.push(core(Stage::Session, &format!("session ({})", app.session.store)));
-    layers
+    let outer = if app.request_timeout > 0.0 {
+        "request-id, body-limit, timeout, catch-panic, error-render"
+    } else {
+        "request-id, body-limit, catch-panic, error-render"
+    };
+    vec![core(Stage::Outer, outer), core(Stage::Session, &format!("session ({})", app.session.store))]
 }
 
 /// Runs the `start` hooks, freezes the state and assembles the final router.
@@ -325,18 +315,9 @@ fn final_router(
     layers.insert(0, StagedLayer { stage: Stage::Session, name: "session".into(), owner: "core".into(), apply });
     let mut router = apply_staged(router, layers);
 
-    // The core's outer stack, applied innermost first so a request meets: request context →
-    // error render → catch panic → timeout → body limit → (extension stages) → handler.
-    let limit = usize::try_from(app.body_limit).unwrap_or(usize::MAX);
-    router = router.layer(DefaultBodyLimit::max(limit)).layer(RequestBodyLimitLayer::new(limit));
-    if app.request_timeout > 0.0 {
-        let timeout = Duration::from_secs_f64(app.request_timeout);
-        router = router.layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout));
-    }
-    router = router
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(ErrorRenderLayer { handlers: Arc::new(error_handlers), state: state.clone() })
-        .layer(RequestContextLayer::default());
+    // The core's outer stack, one layer outside every extension stage (see `crate::outer`).
+    let timeout = (app.request_timeout > 0.0).then(|| Duration::from_secs_f64(app.request_timeout));
+    router = router.layer(OuterLayer::new(error_handlers, state.clone(), timeout, app.body_limit));
     Ok(router.with_state(state.clone()))
 }
 

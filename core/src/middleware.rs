@@ -5,7 +5,7 @@
 //!
 //! | stage | default layers (core) | typical extension layers |
 //! |---|---|---|
-//! | [`Stage::Outer`] | request id + span, error rendering, panic → 500, timeout, body limit | |
+//! | [`Stage::Outer`] | request id + span, error rendering, panic → 500, timeout, body limit (one layer: [`crate::outer`]) | |
 //! | [`Stage::Security`] | | rate limiter, CSRF |
 //! | [`Stage::Session`] | session cookie / store | |
 //! | [`Stage::Auth`] | | login, JWT |
@@ -14,24 +14,16 @@
 //! Within a stage, layers of extensions earlier in the extension order are further out; the
 //! core's own layers come first of all.
 
-use std::any::Any;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use futures_util::future::BoxFuture;
-use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use http::{HeaderName, StatusCode};
+use http::StatusCode;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http_body::Body as _;
-use tower::{Layer, Service};
-use tracing::Instrument;
 
-use crate::error::{ErrorInfo, HttpError, default_message, reason};
+use crate::error::{ErrorInfo, default_message, reason};
 use crate::state::AppState;
 
 /// Where a layer sits in the request path; see the [module docs](self).
@@ -108,124 +100,6 @@ pub(crate) fn apply_staged(mut router: Router<AppState>, mut layers: Vec<StagedL
     router
 }
 
-/// The request id of the current request, set by the core's outer layer.
-///
-/// Taken from a valid incoming `X-Request-Id` header (up to 64 visible ASCII characters) or
-/// generated; echoed on the response and attached to every log line of the request.
-///
-/// # Examples
-///
-/// ```
-/// use phial_core::RequestId;
-///
-/// async fn handler(id: axum::Extension<RequestId>) -> String {
-///     format!("request {}", id.0)
-/// }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub Arc<str>);
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Sets the request id, opens the request's tracing span and echoes the id on the response.
-///
-/// One layer rather than tower-http's `SetRequestId` + `PropagateRequestId` + `Trace`: the id
-/// is made once, and the span is only built when `info` is enabled for this target.
-#[derive(Clone, Debug, Default)]
-pub struct RequestContextLayer {
-    counter: Arc<RequestCounter>,
-}
-
-#[derive(Debug)]
-struct RequestCounter {
-    prefix: u32,
-    next: AtomicU64,
-}
-
-impl Default for RequestCounter {
-    fn default() -> Self {
-        let mut bytes = [0u8; 4];
-        // An id collision across restarts is harmless; a fixed prefix is the fallback.
-        let _ = getrandom::fill(&mut bytes);
-        Self { prefix: u32::from_le_bytes(bytes), next: AtomicU64::new(1) }
-    }
-}
-
-impl<S> Layer<S> for RequestContextLayer {
-    type Service = RequestContext<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequestContext { inner, counter: Arc::clone(&self.counter) }
-    }
-}
-
-/// The service of [`RequestContextLayer`].
-#[derive(Clone, Debug)]
-pub struct RequestContext<S> {
-    inner: S,
-    counter: Arc<RequestCounter>,
-}
-
-impl<S> Service<Request> for RequestContext<S>
-where
-    S: Service<Request, Response = Response> + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request) -> Self::Future {
-        let incoming = req
-            .headers()
-            .get(&X_REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
-            .map(Arc::<str>::from);
-        let id = incoming.unwrap_or_else(|| {
-            let n = self.counter.next.fetch_add(1, Ordering::Relaxed);
-            Arc::from(format!("{:08x}-{n:x}", self.counter.prefix))
-        });
-        let header = HeaderValue::from_str(&id).ok();
-        let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
-        req.extensions_mut().insert(RequestId(id));
-        let future = self.inner.call(req);
-        Box::pin(
-            async move {
-                let mut response = future.await?;
-                tracing::debug!(status = response.status().as_u16(), "response");
-                if let Some(header) = header {
-                    response.headers_mut().insert(X_REQUEST_ID, header);
-                }
-                Ok(response)
-            }
-            .instrument(span),
-        )
-    }
-}
-
-/// Turns a panic in a handler into a 500 without detail for the client; the log has it all.
-#[expect(clippy::needless_pass_by_value, reason = "the signature CatchPanicLayer::custom requires")]
-pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let detail = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("(non-string panic payload)");
-    tracing::error!(panic = detail, "handler panicked");
-    HttpError::status_only(StatusCode::INTERNAL_SERVER_ERROR).into_response()
-}
-
 /// What an error handler is told about the error it renders.
 #[derive(Debug, Clone)]
 pub struct ErrorContext {
@@ -244,64 +118,23 @@ pub struct ErrorContext {
 /// A per-status error handler: Flask's `@app.errorhandler(404)`.
 pub type ErrorHandlerFn = Arc<dyn Fn(ErrorContext) -> Response + Send + Sync>;
 
-/// Renders error responses for the client: JSON or HTML by `Accept`, or the app's handler.
+/// Largest plain-text body taken as an axum rejection message.
+const MAX_REJECTION_TEXT: u64 = 8 * 1024;
+
+/// Renders an error response for the client (see [`crate::outer`]): JSON or HTML by
+/// `Accept`, or the app's handler for the status.
 ///
 /// It re-renders error responses (status 400 or more) that phial or axum produced: those that
 /// carry [`ErrorInfo`] (an [`HttpError`]), that have no body (axum's 404 and 405), or that are
 /// short plain-text rejections of axum's extractors. Responses a handler built itself (HTML,
 /// JSON) pass untouched. Headers such as `Allow` are kept.
-#[derive(Clone)]
-pub(crate) struct ErrorRenderLayer {
-    pub(crate) handlers: Arc<HashMap<u16, ErrorHandlerFn>>,
-    pub(crate) state: AppState,
-}
-
-impl<S> Layer<S> for ErrorRenderLayer {
-    type Service = ErrorRender<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ErrorRender { inner, layer: self.clone() }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) struct ErrorRender<S> {
-    inner: S,
-    layer: ErrorRenderLayer,
-}
-
-impl<S> Service<Request> for ErrorRender<S>
-where
-    S: Service<Request, Response = Response> + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let wants_json = prefers_json(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
-        let path = req.uri().path().to_owned();
-        let layer = self.layer.clone();
-        let future = self.inner.call(req);
-        Box::pin(async move {
-            let response = future.await?;
-            if response.status().as_u16() < 400 {
-                return Ok(response);
-            }
-            Ok(render_error(response, wants_json, path, &layer).await)
-        })
-    }
-}
-
-/// Largest plain-text body taken as an axum rejection message.
-const MAX_REJECTION_TEXT: u64 = 8 * 1024;
-
-async fn render_error(response: Response, wants_json: bool, path: String, layer: &ErrorRenderLayer) -> Response {
+pub(crate) async fn render_error(
+    response: Response,
+    wants_json: bool,
+    path: String,
+    handlers: &HashMap<u16, ErrorHandlerFn>,
+    state: &AppState,
+) -> Response {
     let status = response.status();
     let info = response.extensions().get::<Arc<ErrorInfo>>().cloned();
     let is_empty = response.body().is_end_stream() || response.body().size_hint().exact() == Some(0);
@@ -324,7 +157,7 @@ async fn render_error(response: Response, wants_json: bool, path: String, layer:
     } else {
         return Response::from_parts(parts, body);
     };
-    return_rendered(&parts, status, message, wants_json, path, layer)
+    return_rendered(&parts, status, message, wants_json, path, handlers, state)
 }
 
 fn return_rendered(
@@ -333,10 +166,11 @@ fn return_rendered(
     message: String,
     wants_json: bool,
     path: String,
-    layer: &ErrorRenderLayer,
+    handlers: &HashMap<u16, ErrorHandlerFn>,
+    state: &AppState,
 ) -> Response {
-    let mut rendered = match layer.handlers.get(&status.as_u16()) {
-        Some(handler) => handler(ErrorContext { status, message, wants_json, path, state: layer.state.clone() }),
+    let mut rendered = match handlers.get(&status.as_u16()) {
+        Some(handler) => handler(ErrorContext { status, message, wants_json, path, state: state.clone() }),
         None => default_error_body(status, &message, wants_json),
     };
     // Keep headers such as `Allow`, `WWW-Authenticate`, `Retry-After`, `Set-Cookie`; the body's

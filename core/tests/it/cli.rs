@@ -54,15 +54,11 @@ async fn middleware_lists_layers_outermost_first() {
     );
     let (_, text) = run(app, &["middleware"]).await;
     insta::assert_snapshot!(text, @r"
-    Stage     Layer             Added by
-    --------  ----------------  --------
-    outer     request-context   core
-    outer     error-render      core
-    outer     catch-panic       core
-    outer     timeout           core
-    outer     body-limit        core
-    security  server-header     app
-    session   session (cookie)  core
+    Stage     Layer                                                       Added by
+    --------  ----------------------------------------------------------  --------
+    outer     request-id, body-limit, timeout, catch-panic, error-render  core
+    security  server-header                                               app
+    session   session (cookie)                                            core
     ");
 }
 
