@@ -8,13 +8,14 @@
 //! use phial::prelude::*;
 //! use phial::axum::routing::get;
 //!
-//! #[tokio::main]
-//! async fn main() -> std::process::ExitCode {
+//! // In `main`, under `#[tokio::main]`:
+//! async fn run() -> std::process::ExitCode {
 //!     App::builder()
 //!         .endpoint("index", "/", get(|| async { "Hello, World!" }))
 //!         .run()
 //!         .await
 //! }
+//! # let _ = run;
 //! ```
 //!
 //! # Feature flags
@@ -25,7 +26,7 @@
 //! | `templates` | `phial-core` | Jinja2 templates (minijinja) | available |
 //! | `testing` | `phial-core` | `app.test_client()` | available |
 //! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | available |
-//! | `migrate` | `phial-migrate` | Flask-Migrate / Alembic | coming |
+//! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available (first part) |
 //! | `login` | `phial-login` | Flask-Login | coming |
 //! | `forms` | `phial-forms` | Flask-WTF | coming |
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | coming |
@@ -49,6 +50,11 @@ pub use phial_core::*;
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub use phial_sql as sql;
+
+/// Migrations: Flask-Migrate / Alembic's role (feature `migrate`).
+#[cfg(feature = "migrate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
+pub use phial_migrate as migrate;
 
 /// Everything an app usually needs: `use phial::prelude::*;`.
 pub mod prelude {

@@ -1,0 +1,181 @@
+//! phial-migrate: database migrations for phial apps, in the role of Flask-Migrate and
+//! Alembic: SQL revision files that form a graph (branches, merges, labels), a version table
+//! with one row per applied revision, and commands that are safe to run from several
+//! processes at once.
+//!
+//! Use it from the app's CLI (`<app> db upgrade`) with [`MigrateExtension`], from the
+//! `phial-migrate` binary (no app needed: it reads `--database-url`, `DATABASE_URL` or
+//! `phial.toml`), or from code with [`Migrator`].
+//!
+//! ```no_run
+//! use phial_core::prelude::*;
+//! use phial_migrate::MigrateExtension;
+//! use phial_sql::SqlExtension;
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     App::builder()
+//!         .config_toml("[sql]\nurl = \"sqlite:///app.db\"\n[migrate]\nupgrade_on_start = true\n")
+//!         .extension(SqlExtension::new())
+//!         .extension(MigrateExtension::new())
+//!         .run() // also `db init`, `db revision -m "..."`, `db upgrade`, `db downgrade`, ...
+//!         .await
+//! }
+//! ```
+//!
+//! ```sh
+//! $ myapp db init
+//! $ myapp db revision -m "add users"      # writes migrations/3f2a9c1b7d4e_add_users.sql
+//! $ myapp db upgrade                       # or: phial-migrate upgrade
+//! applied  3f2a9c1b7d4e  add users  4.1 ms
+//! upgraded 1 revision(s) in 4.1 ms; now at 3f2a9c1b7d4e
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `sqlite` (default) | SQLite: the run holds `BEGIN IMMEDIATE`; each revision in a savepoint |
+//! | `postgres` | PostgreSQL: advisory lock; each revision in its own transaction |
+//! | `mysql` | MariaDB/MySQL: `GET_LOCK`; statement-by-statement progress, dirty on partial failure |
+//!
+//! The facade's `migrate` feature turns this crate on; its `postgres` and `mysql` features
+//! turn on the backends here as well as in phial-sql.
+//!
+//! # Revision files
+//!
+//! One file per revision in `migrations/` (`migrate.directory`), named `<id>_<slug>.sql` by
+//! `revision`; any `*.sql` file in the folder is read, other files are ignored.
+//!
+//! ```sql
+//! -- revision: 3f2a9c1b7d4e
+//! -- down_revision: 1a2b3c4d5e6f
+//! -- branch_labels:
+//! -- message: add users
+//! -- created: 2025-06-01T12:00:00Z
+//!
+//! -- +up
+//! CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL);
+//! CREATE INDEX ix_users_name ON users (name);
+//!
+//! -- +down
+//! DROP TABLE users;
+//! ```
+//!
+//! - Header: `-- key: value` lines. `revision` and `down_revision` are required
+//!   (`down_revision` empty for a first revision, `a, b` for a merge); `branch_labels`,
+//!   `message` and `created` are optional; a `-- no-transaction` line runs the revision outside
+//!   a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`). Unknown keys are errors; other `--`
+//!   lines are comments.
+//! - Sections: `-- +up`, then optionally `-- +down` (without one, the revision cannot be
+//!   downgraded; an empty one downgrades by doing nothing). Do not write `BEGIN`/`COMMIT`:
+//!   the runner manages transactions.
+//! - Statements are split at `;` outside quotes, comments and dollar-quoted bodies, and
+//!   `BEGIN ... END` bodies of triggers and routines stay whole; fence anything else with
+//!   `-- +statement-begin` / `-- +statement-end` lines (see [`Statement`]).
+//! - The checksum is the SHA-256 of the file after removing a BOM and turning CRLF into LF:
+//!   a checkout with other line endings is not a change; any other edit is.
+//! - A malformed file is an error naming the file and line, before anything runs.
+//!
+//! # Targets
+//!
+//! `head`, `heads`, `base`, a full id or unique prefix (an ambiguous prefix lists the
+//! candidates), a branch label, `label@head`, `+N`, `-N`, `REV+N`, `REV-N`; see [`Target`].
+//!
+//! # Commands and exit codes
+//!
+//! `init`, `revision -m MSG [--head REV]... [--branch-label L] [--rev-id ID]`,
+//! `upgrade [TARGET] [--allow-out-of-order]` (default `head`), `downgrade [TARGET]` (default
+//! `-1`; `downgrade -1` needs no `--`), `current`, `history`, `heads`, `show REV`,
+//! `stamp TARGET [--purge]`, `repair REV`. Every command takes `--quiet`, `-d/--directory`
+//! and `--lock-timeout SECONDS`; the binary also `--database-url`.
+//!
+//! The binary exits with 0 on success (including "nothing to do"), 1 when a command refused
+//! or failed (lock timeout, dirty or modified revision, several heads, a failing statement),
+//! and 2 for a malformed command line (including a malformed target). Under `<app> db`, the
+//! app's CLI applies: 1 for any error, 2 for a malformed command line.
+//!
+//! # Safety
+//!
+//! - **One runner at a time.** Every command that writes takes a lock on a dedicated
+//!   connection (never a pooled one) and waits at most `--lock-timeout` (60 s): PostgreSQL
+//!   `pg_try_advisory_lock` polling, MariaDB `GET_LOCK`, SQLite `BEGIN IMMEDIATE` with the busy
+//!   timeout. The lock is session-scoped: it is released when the command ends, when it
+//!   fails, and when the process dies (its connection closes). After taking the lock, the
+//!   runner re-reads the version table, so a second runner finds the work done.
+//! - **Transactions.** On PostgreSQL each revision runs in its own transaction with its
+//!   version-table row; on SQLite in a savepoint of the locking transaction. On MariaDB, where
+//!   DDL commits itself, statements run one by one: the row is marked `dirty` first and the
+//!   count of committed statements kept, so a failure after the first statement leaves the
+//!   revision dirty, and later runs refuse with a recovery hint until `repair` or `stamp`.
+//!   `-- no-transaction` revisions run that way on every backend.
+//! - **Drift.** An applied revision whose file changed refuses every run ("REV modified
+//!   after it was applied") until the file is restored or `repair REV` accepts it. An applied
+//!   revision with no file is an error naming it.
+//! - **Heads and order.** `upgrade head` with several heads refuses and names them. An
+//!   unapplied revision older than an applied one on the same branch refuses unless
+//!   `--allow-out-of-order`.
+//!
+//! See [`deploying`] for running several instances.
+//!
+//! # Coming from Flask-Migrate
+//!
+//! | Flask-Migrate / Alembic | phial-migrate |
+//! |---|---|
+//! | `Migrate(app, db, directory="migrations")` | `.extension(MigrateExtension::new())`, `[migrate] directory` |
+//! | `flask db init` | `<app> db init` / `phial-migrate init` (a folder and a README; no `env.py` or `alembic.ini`) |
+//! | `flask db revision -m MSG [--head H] [--branch-label L] [--rev-id ID]` | same; repeat `--head` to write a merge revision |
+//! | `flask db migrate -m MSG` (autogenerate) | not yet: write the SQL in the file `revision` creates |
+//! | `flask db upgrade [REV]` | `db upgrade [TARGET]` (default `head`) |
+//! | `flask db downgrade [REV]` | `db downgrade [TARGET]` (default `-1`) |
+//! | `flask db current` | `db current` (and dirty or modified revisions) |
+//! | `flask db history [-r A:B] [-v]` | `db history` (every revision with its state; ranges not yet) |
+//! | `flask db heads` | `db heads` |
+//! | `flask db branches` | not yet (`history` shows `(label)` on labelled revisions) |
+//! | `flask db show REV` | `db show REV` |
+//! | `flask db stamp REV [--purge]` | `db stamp TARGET [--purge]` (also clears a dirty mark) |
+//! | `flask db merge` | not yet: `db revision -m merge --head A --head B` |
+//! | `flask db check` | not yet |
+//! | `flask db upgrade --sql` (offline) | not yet |
+//! | — | `db repair REV`: accept an edited applied file, clear a failed run, forget a missing file |
+//! | `alembic_version` (heads only) | `phial_migrations` (`version_table`): one row per applied revision, with checksum and timing |
+//! | `script.py.mako` Python revisions | SQL files (Rust-code revisions not yet) |
+//! | `env.py` `transaction_per_migration` | always, where the backend has transactional DDL |
+//! | concurrent `flask db upgrade` | serialized by the lock (Alembic has none) |
+//!
+//! Not yet in this release: autogenerate, `merge`, `branches`, `check`, `plan`, `--sql`
+//! offline mode, `history -r`/`--json` output, `--alembic` compatibility with an existing
+//! `alembic_version` table, Rust-code migrations, schema-qualified version tables,
+//! several binds at once (`--multidb`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("phial-migrate needs at least one backend feature: sqlite, postgres or mysql");
+
+mod commands;
+mod config;
+mod error;
+mod extension;
+mod graph;
+mod migrator;
+mod revision;
+mod runner;
+mod session;
+mod split;
+mod table;
+mod target;
+
+pub use commands::{CommonOptions, Context, DbArgs, MigrateCommand};
+pub use config::MigrateConfig;
+pub use error::{Failure, MigrateError};
+pub use extension::MigrateExtension;
+pub use graph::Migrations;
+pub use migrator::{Migrator, RevisionState, Status};
+pub use revision::Revision;
+pub use runner::{Direction, Repair, RunReport, StampReport, StepReport};
+pub use split::{Dialect, Statement};
+pub use table::AppliedRevision;
+pub use target::Target;
+
+#[doc = include_str!("../docs/deploying.md")]
+pub mod deploying {}
