@@ -37,8 +37,8 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, CatchUnwind};
+use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_LENGTH, HeaderName, HeaderValue};
-use http::{StatusCode, Uri};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::Span;
@@ -91,10 +91,24 @@ struct Shared {
 
 impl Shared {
     fn generate(&self) -> HeaderValue {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let id = format!("{:08x}-{n:x}", self.prefix);
-        HeaderValue::from_str(&id).expect("hex digits and a dash are a valid header value")
+        request_id(self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
     }
+}
+
+/// `{prefix:08x}-{n:x}`, written without `format!`: it runs on every request, and a formatted
+/// `String` costs two allocations and a copy more than this.
+fn request_id(prefix: u32, n: u64) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 8 + 1 + 16];
+    for (i, byte) in id[..8].iter_mut().enumerate() {
+        *byte = HEX[(prefix >> (28 - 4 * i) & 0xf) as usize];
+    }
+    id[8] = b'-';
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+    for (i, byte) in id[9..9 + digits].iter_mut().enumerate() {
+        *byte = HEX[(n >> (4 * (digits - 1 - i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id[..9 + digits]).expect("hex digits and a dash are a valid header value")
 }
 
 /// The layer; built by the app at start (see the [module docs](self)).
@@ -163,7 +177,8 @@ where
         );
         let context = Box::new(RequestInfo {
             accept: req.headers().get(ACCEPT).cloned(),
-            uri: req.uri().clone(),
+            // Only the app's own error handlers see the path; the default rendering does not.
+            path: if self.shared.handlers.is_empty() { String::new() } else { req.uri().path().to_owned() },
             shared: Arc::clone(&self.shared),
         });
         let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -181,7 +196,7 @@ where
 /// What rendering an error needs to know about the request, kept off the hot path's stack.
 struct RequestInfo {
     accept: Option<HeaderValue>,
-    uri: Uri,
+    path: String,
     shared: Arc<Shared>,
 }
 
@@ -247,8 +262,7 @@ where
                 let render = Box::pin(async move {
                     let wants_json = prefers_json(context.accept.as_ref().and_then(|v| v.to_str().ok()));
                     let shared = &context.shared;
-                    render_error(response, wants_json, context.uri.path().to_owned(), &shared.handlers, &shared.state)
-                        .await
+                    render_error(response, wants_json, context.path, &shared.handlers, &shared.state).await
                 });
                 this.state.set(State::Rendering { render });
                 continue;
@@ -272,4 +286,20 @@ fn panic_response(panic: &(dyn Any + Send)) -> Response {
         .unwrap_or("(non-string panic payload)");
     tracing::error!(panic = detail, "handler panicked");
     HttpError::status_only(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_prefix_dash_counter_in_hex() {
+        assert_eq!(request_id(0x00ab_cdef, 1), "00abcdef-1");
+        assert_eq!(request_id(0xffff_ffff, 0x1f), "ffffffff-1f");
+        assert_eq!(request_id(0, u64::MAX), "00000000-ffffffffffffffff");
+        assert_eq!(request_id(7, 0), "00000007-0");
+        for n in [1_u64, 9, 10, 255, 256, 0xdead_beef, 1 << 63] {
+            assert_eq!(request_id(0x1234_5678, n), format!("12345678-{n:x}").as_str());
+        }
+    }
 }

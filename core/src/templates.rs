@@ -129,8 +129,15 @@ fn markupsafe_formatter(
         && !value.is_undefined()
         && !value.is_none()
     {
-        let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-        out.write_str(&crate::middleware::escape_html(&text)).map_err(minijinja::Error::from)
+        // Written straight into the output: no allocation for strings, numbers and booleans.
+        let written = match value.kind() {
+            minijinja::value::ValueKind::String => {
+                crate::middleware::write_escaped_html(out, value.as_str().unwrap_or(""))
+            }
+            minijinja::value::ValueKind::Number | minijinja::value::ValueKind::Bool => write!(out, "{value}"),
+            _ => crate::middleware::write_escaped_html(out, &value.to_string()),
+        };
+        written.map_err(minijinja::Error::from)
     } else {
         minijinja::escape_formatter(out, state, value)
     }
