@@ -243,24 +243,6 @@ impl<K: AsRef<str>, V: Display, H> UrlParams for HashMap<K, V, H> {
     }
 }
 
-/// Characters escaped in a path segment: controls, space and the URL delimiters.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`')
-    .add(b'?')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'%')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'|')
-    .add(b'[')
-    .add(b']');
 /// A catch-all parameter may contain `/`.
 const CATCH_ALL: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -278,6 +260,8 @@ const CATCH_ALL: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'[')
     .add(b']');
+/// Characters escaped in a path segment: controls, space, the URL delimiters, and `/`.
+const SEGMENT: &AsciiSet = &CATCH_ALL.add(b'/');
 /// Query keys and values (form-urlencoding style, spaces as `%20`).
 const QUERY: &AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+').add(b';').add(b'\'');
 
