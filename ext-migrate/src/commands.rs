@@ -1,23 +1,25 @@
 //! The commands, shared by `<app> db ...` and the `phial-migrate` binary: their arguments
-//! (clap) and what they print.
+//! (clap), and the dispatch to the library.
 //!
 //! Output is one line per revision with its timing, then a summary; `--quiet` prints nothing
 //! on success (errors still reach stderr). The listing commands (`current`, `history`,
-//! `heads`, `show`) always print: that is their output.
+//! `heads`, `branches`, `show`, `plan`) always print: that is their output. `--json` prints
+//! one JSON document instead, for scripts.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use phial_core::cli::Output;
 use phial_sql::Db;
+use serde_json::json;
 
+use crate::authoring::{RevisionRequest, init, merge_parents, parents_of, write_revision};
 use crate::config::MigrateConfig;
 use crate::error::MigrateError;
-use crate::graph::Migrations;
-use crate::migrator::{Migrator, RevisionState, Status, load};
-use crate::revision::{NewRevision, Revision, valid_name};
+use crate::listing::{self, HistoryOptions};
+use crate::migrator::{Migrator, Status, load};
 use crate::runner::{Direction, RunReport, StepReport};
+use crate::split::Dialect;
 use crate::target::Target;
 
 /// Options every command takes.
@@ -27,9 +29,13 @@ pub struct CommonOptions {
     /// Print nothing on success (errors still go to stderr).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Print one JSON document instead of text (current, history, heads, branches, show,
+    /// plan, upgrade, downgrade, check).
+    #[arg(long, global = true)]
+    pub json: bool,
     /// The migrations folder [default: `migrate.directory`, `migrations`].
     #[arg(short = 'd', long, global = true, value_name = "DIR")]
-    pub directory: Option<PathBuf>,
+    pub directory: Option<std::path::PathBuf>,
     /// Seconds to wait for the migration lock held by another runner [default: 60].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub lock_timeout: Option<f64>,
@@ -48,13 +54,26 @@ impl CommonOptions {
     }
 }
 
+/// `--sql` and `--dialect` of `upgrade` and `downgrade`.
+#[derive(Debug, Clone, Default, Args)]
+#[non_exhaustive]
+pub struct OfflineOptions {
+    /// Print the SQL instead of running it (offline mode); no database is contacted.
+    #[arg(long)]
+    pub sql: bool,
+    /// The SQL dialect of `--sql`: sqlite, postgres or mysql [default: the database URL's scheme].
+    #[arg(long, value_name = "DIALECT", requires = "sql")]
+    pub dialect: Option<Dialect>,
+}
+
 /// A migration command, as `<app> db <command>` and `phial-migrate <command>` take it.
 #[derive(Debug, Clone, Subcommand)]
 #[non_exhaustive]
 pub enum MigrateCommand {
     /// Create the migrations folder.
     Init,
-    /// Create a revision file with empty up and down sections.
+    /// Create a revision file: empty, or with `--autogenerate` the SQL that brings the
+    /// database to the declared tables.
     Revision {
         /// The revision's message.
         #[arg(short, long)]
@@ -69,29 +88,72 @@ pub enum MigrateCommand {
         /// The revision id [default: 12 random hex digits].
         #[arg(long, value_name = "ID")]
         rev_id: Option<String>,
+        /// Compare the tables the app declares with the database and write the difference.
+        #[arg(long)]
+        autogenerate: bool,
+    },
+    /// Write a revision that merges REVS (or every head: `heads`) into one.
+    Merge {
+        /// The revisions to merge, or `heads`.
+        #[arg(required = true, value_name = "REVS")]
+        revisions: Vec<String>,
+        /// The revision's message.
+        #[arg(short, long)]
+        message: String,
+        /// A branch label for the new revision (repeatable).
+        #[arg(long = "branch-label", value_name = "LABEL")]
+        branch_labels: Vec<String>,
+        /// The revision id [default: 12 random hex digits].
+        #[arg(long, value_name = "ID")]
+        rev_id: Option<String>,
     },
     /// Apply revisions up to TARGET.
     Upgrade {
-        /// head, heads, a revision or prefix, label@head, +N, REV+N.
+        /// head, heads, a revision or prefix, label@head, +N, REV+N; with `--sql`, also FROM:TO.
         #[arg(default_value = "head", allow_hyphen_values = true)]
         target: String,
         /// Apply unapplied revisions older than applied ones instead of refusing.
         #[arg(long)]
         allow_out_of_order: bool,
+        /// Offline mode.
+        #[command(flatten)]
+        offline: OfflineOptions,
     },
     /// Revert revisions down to TARGET.
     #[command(allow_negative_numbers = true)]
     Downgrade {
-        /// -N, a revision or prefix, REV-N, or base.
+        /// -N, a revision or prefix, REV-N, or base; with `--sql`, FROM:TO (required).
         #[arg(default_value = "-1", allow_hyphen_values = true)]
         target: String,
+        /// Offline mode.
+        #[command(flatten)]
+        offline: OfflineOptions,
+    },
+    /// Show what `upgrade TARGET` would run: per revision, transactional or not, statements,
+    /// destructive ones, checksums; exit 1 when `upgrade` would refuse.
+    Plan {
+        /// As for `upgrade`.
+        #[arg(default_value = "head", allow_hyphen_values = true)]
+        target: String,
+        /// Plan unapplied revisions older than applied ones instead of refusing.
+        #[arg(long)]
+        allow_out_of_order: bool,
     },
     /// Show the revisions the database is at.
     Current,
     /// List revisions, newest first, with their state when a database is configured.
-    History,
+    History {
+        /// Only revisions from A to B (inclusive): `base:head`, `ae10:`, `current:`, `:ae10`.
+        #[arg(short = 'r', long = "rev-range", value_name = "A:B", allow_hyphen_values = true)]
+        range: Option<String>,
+        /// Show every detail of each revision.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// List the heads.
     Heads,
+    /// List the branch points and their branches.
+    Branches,
     /// Show one revision.
     Show {
         /// A revision id, prefix or branch label.
@@ -113,6 +175,36 @@ pub enum MigrateCommand {
         /// A revision id or prefix.
         revision: String,
     },
+    /// Compare the declared tables with the database: exit 1 naming the differences, 0 when
+    /// they match.
+    Check,
+}
+
+impl MigrateCommand {
+    /// Whether the command needs a database connection when one is configured: not `init`,
+    /// `revision` (without `--autogenerate`), `merge`, `heads`, `branches`, nor the offline
+    /// `--sql` mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use phial_migrate::DbArgs;
+    ///
+    /// let args = DbArgs::try_parse_from(["db", "upgrade", "--sql", "--dialect", "postgres"])?;
+    /// assert!(!args.command.uses_database());
+    /// let args = DbArgs::try_parse_from(["db", "upgrade"])?;
+    /// assert!(args.command.uses_database());
+    /// # Ok::<(), clap::Error>(())
+    /// ```
+    pub fn uses_database(&self) -> bool {
+        match self {
+            Self::Init | Self::Merge { .. } | Self::Heads | Self::Branches => false,
+            Self::Revision { autogenerate, .. } => *autogenerate,
+            Self::Upgrade { offline, .. } | Self::Downgrade { offline, .. } => !offline.sql,
+            _ => true,
+        }
+    }
 }
 
 /// `<app> db`: the commands under the app's CLI.
@@ -125,7 +217,7 @@ pub enum MigrateCommand {
 ///
 /// // `-1` is a target, not a flag: no `--` needed.
 /// let args = DbArgs::try_parse_from(["db", "downgrade", "-1", "--quiet"])?;
-/// assert!(matches!(&args.command, MigrateCommand::Downgrade { target } if target == "-1"));
+/// assert!(matches!(&args.command, MigrateCommand::Downgrade { target, .. } if target == "-1"));
 /// assert!(args.options.quiet);
 /// let args = DbArgs::try_parse_from(["db", "upgrade"])?;
 /// assert!(matches!(&args.command, MigrateCommand::Upgrade { target, .. } if target == "head"));
@@ -143,8 +235,9 @@ pub struct DbArgs {
     pub command: MigrateCommand,
 }
 
-/// What a command runs against: the config, and the database when one is configured (the
-/// commands that only read files run without one).
+/// What a command runs against: the config, the database when one is configured (the
+/// commands that only read files run without one), and the tables the app declares (for
+/// autogenerate and `check`).
 ///
 /// # Examples
 ///
@@ -165,12 +258,31 @@ pub struct DbArgs {
 pub struct Context {
     config: MigrateConfig,
     db: Option<Db>,
+    dialect: Option<Dialect>,
+    tables: Option<Vec<phial_sql::Table>>,
 }
 
 impl Context {
     /// A context with `config`, on `db` when there is one.
     pub fn new(config: MigrateConfig, db: Option<Db>) -> Self {
-        Self { config, db }
+        Self { config, db, dialect: None, tables: None }
+    }
+
+    /// The dialect of `--sql` when neither `--dialect` nor a database says it (the binary
+    /// passes its URL's scheme, without connecting).
+    #[must_use]
+    pub fn with_dialect(mut self, dialect: Option<Dialect>) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// The tables the app declares (phial-sql's [`Databases::tables`](phial_sql::Databases::tables)
+    /// of the migrated bind), which autogenerate and `check` compare with the database.
+    /// Without them, both refuse and say why.
+    #[must_use]
+    pub fn with_tables(mut self, tables: Vec<phial_sql::Table>) -> Self {
+        self.tables = Some(tables);
+        self
     }
 
     /// Runs `command`, printing to `out`.
@@ -185,84 +297,199 @@ impl Context {
         out: &Output,
     ) -> Result<(), MigrateError> {
         let config = options.apply(self.config.clone());
-        let print = Printer { out, quiet: options.quiet };
+        let print = Printer { out, quiet: options.quiet, json: options.json };
         match command {
-            MigrateCommand::Init => init(&config.directory, &print).await,
-            MigrateCommand::Revision { message, heads, branch_labels, rev_id } => {
-                let request = RevisionRequest { message, heads, branch_labels, rev_id: rev_id.as_deref() };
-                revision(&config.directory, &request, &print).await
+            MigrateCommand::Init | MigrateCommand::Revision { .. } | MigrateCommand::Merge { .. } => {
+                self.author(&config, command, &print).await
             }
-            MigrateCommand::Upgrade { target, allow_out_of_order } => {
+            MigrateCommand::Current
+            | MigrateCommand::History { .. }
+            | MigrateCommand::Heads
+            | MigrateCommand::Branches
+            | MigrateCommand::Show { .. } => self.list(&config, command, &print).await,
+            MigrateCommand::Check => self.check(&config, &print).await,
+            _ => self.migrate(&config, command, &print).await,
+        }
+    }
+
+    /// `init`, `revision`, `merge`.
+    async fn author(
+        &self,
+        config: &MigrateConfig,
+        command: &MigrateCommand,
+        print: &Printer<'_>,
+    ) -> Result<(), MigrateError> {
+        match command {
+            MigrateCommand::Init => {
+                init(&config.directory).await?;
+                print.line(format!(
+                    "created {} (add a revision with `revision -m MESSAGE`)",
+                    config.directory.display()
+                ));
+                Ok(())
+            }
+            MigrateCommand::Revision { message, heads, branch_labels, rev_id, autogenerate } => {
+                if *autogenerate {
+                    return self.autogenerate(config, command, print).await;
+                }
+                let migrations = load(config.directory.clone()).await?;
+                let parents = parents_of(&migrations, heads)?;
+                let request =
+                    RevisionRequest { message, parents, branch_labels, rev_id: rev_id.as_deref(), up: "", down: "" };
+                let path = write_revision(&migrations, &request).await?;
+                print.line(format!("created {}", path.display()));
+                Ok(())
+            }
+            MigrateCommand::Merge { revisions, message, branch_labels, rev_id } => {
+                let migrations = load(config.directory.clone()).await?;
+                let parents = merge_parents(&migrations, revisions)?;
+                let joined = parents.join(", ");
+                let request =
+                    RevisionRequest { message, parents, branch_labels, rev_id: rev_id.as_deref(), up: "", down: "" };
+                let path = write_revision(&migrations, &request).await?;
+                print.line(format!("created {} (merges {joined})", path.display()));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The commands that run or plan migrations, or change the version table.
+    async fn migrate(
+        &self,
+        config: &MigrateConfig,
+        command: &MigrateCommand,
+        print: &Printer<'_>,
+    ) -> Result<(), MigrateError> {
+        let out = print.out;
+        match command {
+            MigrateCommand::Upgrade { target, offline, .. } | MigrateCommand::Downgrade { target, offline }
+                if offline.sql =>
+            {
+                let direction = if matches!(command, MigrateCommand::Upgrade { .. }) {
+                    Direction::Upgrade
+                } else {
+                    Direction::Downgrade
+                };
+                let dialect = self.offline_dialect(offline)?;
+                let migrations = load(config.directory.clone()).await?;
+                out.line(migrations.offline_sql(direction, target, dialect, &config.version_table)?.trim_end());
+                Ok(())
+            }
+            MigrateCommand::Upgrade { target, allow_out_of_order, .. } => {
                 let target: Target = target.parse()?;
-                let migrator = self.migrator(&config, &print)?.allow_out_of_order(*allow_out_of_order);
+                let migrator = self.migrator(config, print)?.allow_out_of_order(*allow_out_of_order);
                 let report = migrator.upgrade(&target).await?;
                 print.summary(&report, Direction::Upgrade);
                 Ok(())
             }
-            MigrateCommand::Downgrade { target } => {
+            MigrateCommand::Downgrade { target, .. } => {
                 let target: Target = target.parse()?;
-                let report = self.migrator(&config, &print)?.downgrade(&target).await?;
+                let report = self.migrator(config, print)?.downgrade(&target).await?;
                 print.summary(&report, Direction::Downgrade);
                 Ok(())
             }
-            MigrateCommand::Current => {
-                let status = self.migrator(&config, &print)?.status().await?;
-                current(&status, out);
-                Ok(())
-            }
-            MigrateCommand::History => {
-                let status = match &self.db {
-                    Some(_) => Some(self.migrator(&config, &print)?.status().await?),
-                    None => None,
-                };
-                let migrations = match &status {
-                    Some(status) => status.migrations().clone(),
-                    None => load(config.directory.clone()).await?,
-                };
-                history(&migrations, status.as_ref(), out);
-                Ok(())
-            }
-            MigrateCommand::Heads => {
-                let migrations = load(config.directory.clone()).await?;
-                for head in migrations.heads() {
-                    out.line(describe(&migrations, head));
-                }
-                Ok(())
-            }
-            MigrateCommand::Show { revision } => {
-                let status = match &self.db {
-                    Some(_) => Some(self.migrator(&config, &print)?.status().await?),
-                    None => None,
-                };
-                let migrations = match &status {
-                    Some(status) => status.migrations().clone(),
-                    None => load(config.directory.clone()).await?,
-                };
-                show(&migrations, status.as_ref(), migrations.find(revision)?, self.dialect(), out)
+            MigrateCommand::Plan { target, allow_out_of_order } => {
+                let target: Target = target.parse()?;
+                let plan = self.migrator(config, print)?.allow_out_of_order(*allow_out_of_order).plan(&target).await?;
+                listing::plan(&plan, print.json, out);
+                plan.refusal.map_or(Ok(()), Err)
             }
             MigrateCommand::Stamp { target, purge } => {
-                let report = self.migrator(&config, &print)?.stamp(&target.parse()?, *purge).await?;
+                let report = self.migrator(config, print)?.stamp(&target.parse()?, *purge).await?;
                 if report.marked.is_empty() && report.unmarked.is_empty() {
                     print.line(format!("nothing to stamp: the version table already says {target}"));
                 } else {
                     print.line(format!(
                         "stamped {target}: marked {}; unmarked {}",
-                        list(&report.marked),
-                        list(&report.unmarked)
+                        listing::list(&report.marked),
+                        listing::list(&report.unmarked)
                     ));
                 }
                 Ok(())
             }
             MigrateCommand::Repair { revision } => {
-                let repair = self.migrator(&config, &print)?.repair(revision).await?;
+                let repair = self.migrator(config, print)?.repair(revision).await?;
                 print.line(repair);
                 Ok(())
             }
+            _ => Ok(()),
         }
     }
 
-    fn dialect(&self) -> crate::Dialect {
-        self.db.as_ref().map_or(crate::Dialect::Postgres, |db| crate::Dialect::from(db.backend()))
+    /// The listing commands.
+    async fn list(
+        &self,
+        config: &MigrateConfig,
+        command: &MigrateCommand,
+        print: &Printer<'_>,
+    ) -> Result<(), MigrateError> {
+        let (out, json) = (print.out, print.json);
+        match command {
+            MigrateCommand::Current => {
+                let status = self.migrator(config, print)?.status().await?;
+                listing::current(&status, json, out);
+                Ok(())
+            }
+            MigrateCommand::History { range, verbose } => {
+                let status = self.optional_status(config, print).await?;
+                let migrations = match &status {
+                    Some(status) => status.migrations().clone(),
+                    None => load(config.directory.clone()).await?,
+                };
+                let history = HistoryOptions { range: range.as_deref(), verbose: *verbose, json };
+                listing::history(&migrations, status.as_ref(), &history, out)
+            }
+            MigrateCommand::Heads => {
+                listing::heads(&load(config.directory.clone()).await?, json, out);
+                Ok(())
+            }
+            MigrateCommand::Branches => {
+                listing::branches(&load(config.directory.clone()).await?, json, out);
+                Ok(())
+            }
+            MigrateCommand::Show { revision } => {
+                let status = self.optional_status(config, print).await?;
+                let migrations = match &status {
+                    Some(status) => status.migrations().clone(),
+                    None => load(config.directory.clone()).await?,
+                };
+                let found = migrations.find(revision)?;
+                listing::show(&migrations, status.as_ref(), found, self.dialect(), json, out)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn optional_status(
+        &self,
+        config: &MigrateConfig,
+        print: &Printer<'_>,
+    ) -> Result<Option<Status>, MigrateError> {
+        match &self.db {
+            Some(_) => Ok(Some(self.migrator(config, print)?.status().await?)),
+            None => Ok(None),
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.db.as_ref().map_or(self.dialect.unwrap_or(Dialect::Postgres), |db| Dialect::from(db.backend()))
+    }
+
+    /// `--dialect`, else the database's, else the URL's scheme.
+    fn offline_dialect(&self, offline: &OfflineOptions) -> Result<Dialect, MigrateError> {
+        if let Some(dialect) = offline.dialect {
+            return Ok(dialect);
+        }
+        if let Some(db) = &self.db {
+            return Ok(Dialect::from(db.backend()));
+        }
+        self.dialect.ok_or_else(|| {
+            MigrateError::Usage(
+                "`--sql` needs a dialect: pass --dialect sqlite|postgres|mysql, or a database URL (it is not contacted)"
+                    .to_owned(),
+            )
+        })
     }
 
     fn migrator(&self, config: &MigrateConfig, print: &Printer<'_>) -> Result<Migrator, MigrateError> {
@@ -273,7 +500,7 @@ impl Context {
             ));
         };
         let migrator = Migrator::new(db.clone(), config)?;
-        Ok(if print.quiet {
+        Ok(if print.quiet || print.json {
             migrator
         } else {
             let out = print.out.clone();
@@ -287,6 +514,7 @@ impl Context {
 struct Printer<'a> {
     out: &'a Output,
     quiet: bool,
+    json: bool,
 }
 
 impl Printer<'_> {
@@ -297,6 +525,23 @@ impl Printer<'_> {
     }
 
     fn summary(&self, report: &RunReport, direction: Direction) {
+        if self.json {
+            let steps: Vec<serde_json::Value> = report
+                .steps
+                .iter()
+                .map(|s| {
+                    json!({
+                        "revision": s.revision,
+                        "message": s.message,
+                        "duration_ms": s.duration.as_secs_f64() * 1000.0,
+                        "statements": s.statements,
+                        "transactional": s.transactional,
+                    })
+                })
+                .collect();
+            self.out.line(json!({"direction": direction.as_str(), "steps": steps, "current": report.current}));
+            return;
+        }
         let at = if report.current.is_empty() { "base".to_owned() } else { report.current.join(", ") };
         if report.steps.is_empty() {
             self.line(format!("nothing to {}: at {at}", direction.as_str()));
@@ -322,219 +567,19 @@ fn timing(duration: Duration) -> String {
     }
 }
 
-fn list(ids: &[String]) -> String {
-    if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
-}
+impl Context {
+    #[expect(clippy::unused_async, reason = "filled in with autogenerate")]
+    async fn autogenerate(
+        &self,
+        _config: &MigrateConfig,
+        _command: &MigrateCommand,
+        _print: &Printer<'_>,
+    ) -> Result<(), MigrateError> {
+        Err(MigrateError::Config("autogenerate is not available yet".to_owned()))
+    }
 
-/// `parents -> id (head) (label), message`, as Alembic prints revisions.
-fn describe(migrations: &Migrations, revision: &Revision) -> String {
-    let parents = if revision.parents().is_empty() { "<base>".to_owned() } else { revision.parents().join(", ") };
-    let mut text = format!("{parents} -> {}", revision.id());
-    if migrations.is_head(revision.id()) {
-        text.push_str(" (head)");
+    #[expect(clippy::unused_async, reason = "filled in with autogenerate")]
+    async fn check(&self, _config: &MigrateConfig, _print: &Printer<'_>) -> Result<(), MigrateError> {
+        Err(MigrateError::Config("check is not available yet".to_owned()))
     }
-    for label in revision.branch_labels() {
-        text.push_str(" (");
-        text.push_str(label);
-        text.push(')');
-    }
-    if !revision.message().is_empty() {
-        text.push_str(", ");
-        text.push_str(revision.message());
-    }
-    text
-}
-
-fn state_text(status: &Status, revision: &Revision) -> String {
-    let state = status.state(revision);
-    match (state, status.row(revision.id())) {
-        (RevisionState::Pending, _) | (_, None) => state.as_str().to_owned(),
-        (_, Some(row)) => format!("{} {}", state.as_str(), applied_at(row.applied_at)),
-    }
-}
-
-fn applied_at(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    at.format(&format).unwrap_or_else(|_| at.to_string())
-}
-
-fn current(status: &Status, out: &Output) {
-    let current = status.current();
-    if current.is_empty() && status.orphans().is_empty() {
-        out.line("no revision applied (base)");
-    }
-    for revision in current {
-        out.line(format!("{}  [{}]", describe(status.migrations(), revision), state_text(status, revision)));
-    }
-    for orphan in status.orphans() {
-        out.line(format!("{} (no file)  [applied {}]", orphan.revision, applied_at(orphan.applied_at)));
-    }
-    for revision in status.migrations().revisions() {
-        if status.state(revision) == RevisionState::Modified {
-            out.line(format!("{} modified after it was applied; see `repair`", revision.id()));
-        }
-    }
-    for row in status.rows().iter().filter(|r| r.dirty) {
-        out.line(format!(
-            "{} is dirty: its {} stopped after {} statement(s); see `repair` and `stamp`",
-            row.revision, row.operation, row.statements_applied
-        ));
-    }
-}
-
-fn history(migrations: &Migrations, status: Option<&Status>, out: &Output) {
-    for revision in migrations.revisions().iter().rev() {
-        let line = describe(migrations, revision);
-        match status {
-            Some(status) => out.line(format!("{line}  [{}]", state_text(status, revision))),
-            None => out.line(line),
-        }
-    }
-}
-
-fn show(
-    migrations: &Migrations,
-    status: Option<&Status>,
-    revision: &Revision,
-    dialect: crate::Dialect,
-    out: &Output,
-) -> Result<(), MigrateError> {
-    let children: Vec<String> = migrations.children_of(revision.id()).iter().map(|r| r.id().to_owned()).collect();
-    let head = if migrations.is_head(revision.id()) { " (head)" } else { "" };
-    out.line(format!("Revision: {}{head}", revision.id()));
-    out.line(format!(
-        "Parents: {}",
-        if revision.parents().is_empty() { "<base>".to_owned() } else { revision.parents().join(", ") }
-    ));
-    out.line(format!("Children: {}", list(&children)));
-    out.line(format!("Branch labels: {}", list(revision.branch_labels())));
-    out.line(format!("Message: {}", revision.message()));
-    out.line(format!("Path: {}", revision.path().display()));
-    out.line(format!("Checksum: {}", revision.checksum()));
-    out.line(format!("Transaction: {}", if revision.is_transactional() { "yes" } else { "no (-- no-transaction)" }));
-    let up = revision.up_statements(dialect)?.len();
-    let down =
-        revision.down_statements(dialect)?.map_or_else(|| "none (irreversible)".to_owned(), |d| d.len().to_string());
-    out.line(format!("Statements: {up} up, {down} down"));
-    if let Some(status) = status {
-        out.line(format!("State: {}", state_text(status, revision)));
-    }
-    Ok(())
-}
-
-async fn init(directory: &Path, print: &Printer<'_>) -> Result<(), MigrateError> {
-    let folder = directory.to_path_buf();
-    let created = tokio::task::spawn_blocking(move || -> Result<(), MigrateError> {
-        if folder.exists() && std::fs::read_dir(&folder).map_err(|e| MigrateError::io(&folder, e))?.next().is_some() {
-            return Err(MigrateError::io(
-                &folder,
-                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists and is not empty"),
-            ));
-        }
-        std::fs::create_dir_all(&folder).map_err(|e| MigrateError::io(&folder, e))?;
-        std::fs::write(folder.join("README.md"), README).map_err(|e| MigrateError::io(folder.join("README.md"), e))
-    });
-    created.await.map_err(|join| MigrateError::io(directory, std::io::Error::other(join.to_string())))??;
-    print.line(format!("created {} (add a revision with `revision -m MESSAGE`)", directory.display()));
-    Ok(())
-}
-
-const README: &str = "# Migrations\n\nOne SQL file per revision, managed with `phial-migrate` or `<app> db`:\n\n\
-    ```sql\n-- revision: 3f2a9c1b7d4e\n-- down_revision: 1a2b3c4d5e6f\n-- branch_labels:\n-- message: add the user table\n\n\
-    -- +up\nCREATE TABLE users (id BIGINT PRIMARY KEY);\n\n-- +down\nDROP TABLE users;\n```\n\n\
-    Commands: `revision -m MSG`, `upgrade`, `downgrade`, `current`, `history`, `heads`, `show REV`, `stamp REV`, \
-    `repair REV`.\nDo not edit a revision once it is applied somewhere: add a new one.\n";
-
-struct RevisionRequest<'a> {
-    message: &'a str,
-    heads: &'a [String],
-    branch_labels: &'a [String],
-    rev_id: Option<&'a str>,
-}
-
-async fn revision(directory: &Path, request: &RevisionRequest<'_>, print: &Printer<'_>) -> Result<(), MigrateError> {
-    let migrations = load(directory.to_path_buf()).await?;
-    let parents = parents_of(&migrations, request.heads)?;
-    let id = match request.rev_id {
-        Some(id) => id.to_owned(),
-        None => random_id()?,
-    };
-    valid_name(&id).map_err(MigrateError::Usage)?;
-    if migrations.get(&id).is_some() {
-        return Err(MigrateError::Usage(format!("revision {id} already exists; choose another --rev-id")));
-    }
-    for label in request.branch_labels {
-        valid_name(label).map_err(MigrateError::Usage)?;
-        if migrations.revisions().iter().any(|r| r.branch_labels().contains(label) || r.id() == label) {
-            return Err(MigrateError::Usage(format!("branch label `{label}` is already used")));
-        }
-    }
-    let created = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let new = NewRevision {
-        id: &id,
-        parents: &parents,
-        branch_labels: request.branch_labels,
-        message: request.message,
-        created: &created,
-    };
-    let path = directory.join(new.file_name());
-    let text = new.render();
-    let file = path.clone();
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut handle = std::fs::OpenOptions::new().write(true).create_new(true).open(&file)?;
-        handle.write_all(text.as_bytes())
-    })
-    .await
-    .map_err(|join| MigrateError::io(&path, std::io::Error::other(join.to_string())))?
-    .map_err(|err| MigrateError::io(&path, err))?;
-    print.line(format!("created {}", path.display()));
-    Ok(())
-}
-
-/// The new revision's parents: `--head` values, or the single head.
-fn parents_of(migrations: &Migrations, heads: &[String]) -> Result<Vec<String>, MigrateError> {
-    if heads.is_empty() {
-        let all = migrations.heads();
-        return match all.as_slice() {
-            [] => Ok(Vec::new()),
-            [one] => Ok(vec![one.id().to_owned()]),
-            several => Err(MigrateError::MultipleHeads(
-                several.iter().map(|r| format!("{} ({})", r.id(), r.path().display())).collect(),
-            )),
-        };
-    }
-    if heads.iter().any(|h| h == "base") {
-        return if heads.len() == 1 {
-            Ok(Vec::new())
-        } else {
-            Err(MigrateError::Usage("`--head base` starts a new branch and cannot be combined".to_owned()))
-        };
-    }
-    let mut parents: Vec<String> = Vec::new();
-    for head in heads {
-        let id = if head == "head" {
-            match migrations.upgrade_goals(&Target::Head, &std::collections::BTreeSet::new())?.first() {
-                Some(&i) => migrations.at(i).id().to_owned(),
-                None => continue,
-            }
-        } else {
-            migrations.find(head)?.id().to_owned()
-        };
-        if !parents.contains(&id) {
-            parents.push(id);
-        }
-    }
-    Ok(parents)
-}
-
-fn random_id() -> Result<String, MigrateError> {
-    let mut bytes = [0u8; 6];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| MigrateError::Config(format!("no randomness for a revision id: {err}; pass --rev-id")))?;
-    Ok(crate::revision::hex(&bytes))
 }

@@ -48,7 +48,7 @@ pub enum MigrateError {
     /// `upgrade head` (or `revision` without `--head`) with several heads.
     #[error(
         "several heads: {}; upgrade one of them by name, or `heads` to apply every branch; or merge them with \
-         `revision -m \"merge\" {}` (a `merge` command is not available yet)",
+         `merge heads -m \"merge\"` (or `revision -m \"merge\" {}`)",
         .0.join(", "),
         .0.iter().map(|h| format!("--head {}", h.split(' ').next().unwrap_or(h))).collect::<Vec<_>>().join(" ")
     )]
@@ -199,7 +199,7 @@ mod tests {
         let err = MigrateError::MultipleHeads(vec!["aaa (a.sql)".into(), "bbb (b.sql)".into()]).to_string();
         assert!(err.contains("aaa (a.sql), bbb (b.sql)"), "{err}");
         assert!(err.contains("--head aaa --head bbb"), "{err}");
-        assert!(err.contains("not available yet"), "{err}");
+        assert!(err.contains("merge heads -m"), "{err}");
     }
 
     #[test]

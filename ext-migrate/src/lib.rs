@@ -152,12 +152,17 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("phial-migrate needs at least one backend feature: sqlite, postgres or mysql");
 
+mod authoring;
 mod commands;
 mod config;
+mod destructive;
 mod error;
 mod extension;
 mod graph;
+mod listing;
 mod migrator;
+mod offline;
+mod plan;
 mod revision;
 mod runner;
 mod session;
@@ -165,12 +170,13 @@ mod split;
 mod table;
 mod target;
 
-pub use commands::{CommonOptions, Context, DbArgs, MigrateCommand};
+pub use commands::{CommonOptions, Context, DbArgs, MigrateCommand, OfflineOptions};
 pub use config::MigrateConfig;
 pub use error::{Failure, MigrateError};
 pub use extension::MigrateExtension;
 pub use graph::Migrations;
 pub use migrator::{Migrator, RevisionState, Status};
+pub use plan::{DestructiveStatement, Plan, PlannedRevision};
 pub use revision::Revision;
 pub use runner::{Direction, Repair, RunReport, StampReport, StepReport};
 pub use split::{Dialect, Statement};

@@ -14,7 +14,7 @@ use clap::Parser;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use phial_core::cli::Output;
-use phial_migrate::{CommonOptions, Context, MigrateCommand, MigrateConfig, MigrateError};
+use phial_migrate::{CommonOptions, Context, Dialect, MigrateCommand, MigrateConfig, MigrateError};
 use phial_sql::{Databases, SqlConfig};
 
 // No `Debug`: the URL may hold a password.
@@ -71,12 +71,6 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Whether `command` uses a database when one is configured (`init`, `revision` and `heads`
-/// read and write files only).
-fn uses_database(command: &MigrateCommand) -> bool {
-    !matches!(command, MigrateCommand::Init | MigrateCommand::Revision { .. } | MigrateCommand::Heads)
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let dir = cli.config_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let settings = settings(&dir)?;
@@ -89,8 +83,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let url =
         cli.database_url.clone().or_else(|| settings.extract_inner::<String>("sql.url").ok()).filter(|u| !u.is_empty());
+    // `--sql` reads the dialect from the URL's scheme and never connects.
+    let dialect = url.as_deref().and_then(|u| u.parse::<Dialect>().ok());
     let databases = match url {
-        Some(url) if uses_database(&cli.command) => {
+        Some(url) if cli.command.uses_database() => {
             let instance: PathBuf =
                 settings.extract_inner("app.instance_path").unwrap_or_else(|_| PathBuf::from("instance"));
             Some(connect(&url, &instance).await?)
@@ -98,7 +94,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => None,
     };
     let db = databases.as_ref().map(|d| d.default_db().clone());
-    let result = Context::new(config, db).execute(&cli.command, &cli.options, &Output::stdout()).await;
+    let context = Context::new(config, db).with_dialect(dialect);
+    let result = context.execute(&cli.command, &cli.options, &Output::stdout()).await;
     if let Some(databases) = databases {
         databases.close().await;
     }

@@ -9,6 +9,7 @@ use phial_sql::{Backend, Db};
 use crate::config::MigrateConfig;
 use crate::error::MigrateError;
 use crate::graph::Migrations;
+use crate::plan::{Plan, planned};
 use crate::revision::Revision;
 use crate::runner::{Repair, Run, RunReport, StampReport, State, StepReport};
 use crate::session::Session;
@@ -130,6 +131,39 @@ impl Migrator {
         };
         session.close().await;
         Ok(Status::new(migrations, rows?))
+    }
+
+    /// What `upgrade target` would do, without taking the lock or changing anything: per
+    /// revision, whether it runs in a transaction, its statement count, its destructive
+    /// statements and checksum; the applied revisions whose files changed; and the refusal
+    /// `upgrade` would return.
+    ///
+    /// # Errors
+    ///
+    /// A file or graph error, a target that names nothing, or a database error. A refusal of
+    /// the upgrade itself (several heads, a dirty or modified revision) is not an error here:
+    /// it is [`Plan::refusal`].
+    pub async fn plan(&self, target: &Target) -> Result<Plan, MigrateError> {
+        let status = self.status().await?;
+        let migrations = status.migrations();
+        let state = State::new(migrations, status.rows().to_vec());
+        let mut refusal = state.refuse_unsafe(migrations).err();
+        let steps = match migrations.pending_upgrade(target, &state.applied, self.config.allow_out_of_order) {
+            Ok(pending) => planned(migrations, &pending, Dialect::from(self.db.backend()))?,
+            Err(err @ (MigrateError::Target(_) | MigrateError::Usage(_))) => return Err(err),
+            Err(err) => {
+                refusal = refusal.or(Some(err));
+                Vec::new()
+            }
+        };
+        let modified: Vec<String> = migrations
+            .revisions()
+            .iter()
+            .filter(|r| status.state(r) == RevisionState::Modified)
+            .map(|r| r.id().to_owned())
+            .collect();
+        let verified = migrations.revisions().iter().filter(|r| status.state(r) == RevisionState::Applied).count();
+        Ok(Plan { target: target.to_string(), steps, verified, modified, refusal })
     }
 
     /// Applies every revision `target` needs, each in its own transaction where the backend

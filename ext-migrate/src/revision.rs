@@ -369,6 +369,9 @@ pub(crate) struct NewRevision<'a> {
     pub(crate) branch_labels: &'a [String],
     pub(crate) message: &'a str,
     pub(crate) created: &'a str,
+    /// The up and down sections' SQL (empty for a new hand-written revision).
+    pub(crate) up: &'a str,
+    pub(crate) down: &'a str,
 }
 
 impl NewRevision<'_> {
@@ -379,12 +382,14 @@ impl NewRevision<'_> {
         format!(
             "-- revision: {}\n-- down_revision:{}\n-- branch_labels:{}\n-- message:{}\n-- created: {}\n--\n\
              -- Statements end with `;`. Add a `-- no-transaction` line to this header for statements that\n\
-             -- cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM).\n\n-- +up\n\n\n-- +down\n\n",
+             -- cannot run in a transaction (CREATE INDEX CONCURRENTLY, VACUUM).\n\n-- +up\n{}\n\n-- +down\n{}\n",
             self.id,
             value(self.parents.join(", ")),
             value(self.branch_labels.join(", ")),
             value(message.trim().to_owned()),
             self.created,
+            self.up.trim_end(),
+            self.down.trim_end(),
         )
     }
 
@@ -491,6 +496,8 @@ mod tests {
             branch_labels: &[],
             message: "Add user's table!\nnow",
             created: "2025-06-01T00:00:00Z",
+            up: "",
+            down: "",
         };
         assert_eq!(new.file_name(), "c3_add_user_s_table_now.sql");
         let revision = parse(&new.render()).unwrap();

@@ -152,19 +152,7 @@ impl Run<'_> {
         let migrations = self.migrations;
         let mut state = self.state(session).await?;
         state.refuse_unsafe(migrations)?;
-        let goals = migrations.upgrade_goals(target, &state.applied)?;
-        let pending: Vec<usize> =
-            migrations.ancestors_inclusive(goals).into_iter().filter(|i| !state.applied.contains(i)).collect();
-        if !self.allow_out_of_order {
-            let late: Vec<String> = pending
-                .iter()
-                .filter(|&&i| migrations.descendants_inclusive([i]).iter().any(|d| state.applied.contains(d)))
-                .map(|&i| migrations.describe(i))
-                .collect();
-            if !late.is_empty() {
-                return Err(MigrateError::OutOfOrder(late));
-            }
-        }
+        let pending = migrations.pending_upgrade(target, &state.applied, self.allow_out_of_order)?;
         // Split everything first: a malformed body refuses the run before any revision runs.
         let bodies: Vec<Vec<Statement>> =
             pending.iter().map(|&i| migrations.at(i).up_statements(self.dialect)).collect::<Result<_, _>>()?;
@@ -191,21 +179,7 @@ impl Run<'_> {
         let migrations = self.migrations;
         let mut state = self.state(session).await?;
         state.refuse_unsafe(migrations)?;
-        let keep = migrations.downgrade_keep(target, &state.applied)?;
-        let above: BTreeSet<usize> = match keep {
-            Some(k) => migrations.descendants_inclusive([k]).into_iter().filter(|&i| i != k).collect(),
-            None => (0..migrations.len()).collect(),
-        };
-        let revert: Vec<usize> = above.into_iter().rev().filter(|i| state.applied.contains(i)).collect();
-        if revert.is_empty()
-            && let Some(k) = keep
-            && !state.applied.contains(&k)
-        {
-            return Err(MigrateError::Target(format!(
-                "{} is not applied: `downgrade` only goes down; use `upgrade {target}`",
-                migrations.describe(k)
-            )));
-        }
+        let revert = migrations.pending_downgrade(target, &state.applied)?;
         let mut bodies = Vec::with_capacity(revert.len());
         for &i in &revert {
             let revision = migrations.at(i);

@@ -49,6 +49,30 @@ impl From<phial_sql::Backend> for Dialect {
     }
 }
 
+impl std::str::FromStr for Dialect {
+    type Err = crate::MigrateError;
+
+    /// `sqlite`, `postgres` (or `postgresql`), `mysql` (or `mariadb`), or a database URL
+    /// whose scheme is one of those.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_migrate::Dialect;
+    ///
+    /// assert_eq!("mariadb".parse::<Dialect>()?, Dialect::MySql);
+    /// assert_eq!("postgres://nobody@db.invalid/app".parse::<Dialect>()?, Dialect::Postgres);
+    /// assert!("oracle".parse::<Dialect>().is_err());
+    /// # Ok::<(), phial_migrate::MigrateError>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Self, crate::MigrateError> {
+        let name = if text.contains(':') { text } else { &format!("{text}:") };
+        phial_sql::Backend::from_url(name).map(Self::from).map_err(|_| {
+            crate::MigrateError::Usage(format!("`{text}` is not a dialect; use sqlite, postgres or mysql"))
+        })
+    }
+}
+
 /// One statement of a revision and the line it starts on in its file.
 ///
 /// # Examples

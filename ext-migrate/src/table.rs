@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 
 use crate::error::MigrateError;
 use crate::session::{Session, on_conn};
+use crate::split::Dialect;
 
 /// One row of the version table.
 ///
@@ -54,6 +55,32 @@ pub struct AppliedRevision {
     pub operation: String,
 }
 
+/// The version table's `CREATE TABLE IF NOT EXISTS` in `dialect`.
+pub(crate) fn create_table_sql(dialect: Dialect, t: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (revision VARCHAR(64) PRIMARY KEY, checksum VARCHAR(64) NOT NULL, \
+             message TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, execution_ms BIGINT NOT NULL, \
+             dirty BOOLEAN NOT NULL, statements_applied BIGINT NOT NULL, operation VARCHAR(16) NOT NULL)"
+        ),
+        Dialect::MySql => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (revision VARCHAR(64) NOT NULL PRIMARY KEY, checksum VARCHAR(64) NOT \
+             NULL, message TEXT NOT NULL, applied_at DATETIME(6) NOT NULL, execution_ms BIGINT NOT NULL, \
+             dirty BOOLEAN NOT NULL, statements_applied BIGINT NOT NULL, operation VARCHAR(16) NOT NULL) \
+             CHARACTER SET utf8mb4"
+        ),
+        Dialect::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (revision TEXT PRIMARY KEY NOT NULL, checksum TEXT NOT NULL, \
+             message TEXT NOT NULL, applied_at TEXT NOT NULL, execution_ms INTEGER NOT NULL, \
+             dirty BOOLEAN NOT NULL, statements_applied INTEGER NOT NULL, operation TEXT NOT NULL)"
+        ),
+    }
+}
+
+/// The column list of the version table, in the order of its `INSERT`s.
+pub(crate) const COLUMNS: &str =
+    "revision, checksum, message, applied_at, execution_ms, dirty, statements_applied, operation";
+
 /// A value bound to a version-table statement.
 enum Value {
     Text(String),
@@ -61,8 +88,6 @@ enum Value {
     Bool(bool),
     Time(OffsetDateTime),
 }
-
-const COLUMNS: &str = "revision, checksum, message, applied_at, execution_ms, dirty, statements_applied, operation";
 
 impl Session {
     /// `?` on SQLite and MySQL, `$n` on PostgreSQL.
@@ -88,25 +113,7 @@ impl Session {
 
     /// Creates the version table if it does not exist.
     pub(crate) async fn ensure_table(&mut self) -> Result<(), MigrateError> {
-        let t = &self.table;
-        let sql = match self.backend {
-            Backend::Postgres => format!(
-                "CREATE TABLE IF NOT EXISTS {t} (revision VARCHAR(64) PRIMARY KEY, checksum VARCHAR(64) NOT NULL, \
-                 message TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, execution_ms BIGINT NOT NULL, \
-                 dirty BOOLEAN NOT NULL, statements_applied BIGINT NOT NULL, operation VARCHAR(16) NOT NULL)"
-            ),
-            Backend::MySql => format!(
-                "CREATE TABLE IF NOT EXISTS {t} (revision VARCHAR(64) NOT NULL PRIMARY KEY, checksum VARCHAR(64) NOT \
-                 NULL, message TEXT NOT NULL, applied_at DATETIME(6) NOT NULL, execution_ms BIGINT NOT NULL, \
-                 dirty BOOLEAN NOT NULL, statements_applied BIGINT NOT NULL, operation VARCHAR(16) NOT NULL) \
-                 CHARACTER SET utf8mb4"
-            ),
-            _ => format!(
-                "CREATE TABLE IF NOT EXISTS {t} (revision TEXT PRIMARY KEY NOT NULL, checksum TEXT NOT NULL, \
-                 message TEXT NOT NULL, applied_at TEXT NOT NULL, execution_ms INTEGER NOT NULL, \
-                 dirty BOOLEAN NOT NULL, statements_applied INTEGER NOT NULL, operation TEXT NOT NULL)"
-            ),
-        };
+        let sql = create_table_sql(Dialect::from(self.backend), &self.table);
         self.raw(&sql).await
     }
 

@@ -7,6 +7,8 @@ mod app;
 mod concurrency;
 mod drift;
 mod graph;
+mod listing;
+mod offline;
 mod partial;
 mod roundtrip;
 
