@@ -126,6 +126,13 @@ pub enum MigrateError {
     /// A configuration problem: a bad version-table name, no database URL.
     #[error("{0}")]
     Config(String),
+    /// `check`: the database differs from the declared tables; the operations that would
+    /// make them equal.
+    #[error(
+        "the database differs from the declared tables: {}; write a revision with `revision --autogenerate -m MSG`",
+        .0.join("; ")
+    )]
+    SchemaDiffers(Vec<String>),
     /// A malformed command line, e.g. a target that is not one.
     #[error("{0}")]
     Usage(String),

@@ -95,14 +95,15 @@ fn db_command(config: MigrateConfig) -> CliCommand {
         let config = config.clone();
         Box::pin(async move {
             let parsed = DbArgs::from_arg_matches(&args.matches).map_err(|err| Error::msg(err.to_string()))?;
-            let db = args
+            let databases = args
                 .state
                 .get::<Databases>()
-                .ok_or_else(|| Error::msg("the `sql` extension has not started; `db` needs it"))?
-                .bind(&config.bind)
-                .map_err(Error::other)?
-                .clone();
+                .ok_or_else(|| Error::msg("the `sql` extension has not started; `db` needs it"))?;
+            let db = databases.bind(&config.bind).map_err(Error::other)?.clone();
+            // Autogenerate and `check` compare these with the database.
+            let tables = databases.tables().to_vec();
             Context::new(config, Some(db))
+                .with_tables(tables)
                 .execute(&parsed.command, &parsed.options, &args.out)
                 .await
                 .map_err(Error::other)?;

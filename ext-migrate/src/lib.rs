@@ -153,6 +153,7 @@
 compile_error!("phial-migrate needs at least one backend feature: sqlite, postgres or mysql");
 
 mod authoring;
+mod autogenerate;
 mod commands;
 mod config;
 mod destructive;
@@ -165,11 +166,13 @@ mod offline;
 mod plan;
 mod revision;
 mod runner;
+mod schema;
 mod session;
 mod split;
 mod table;
 mod target;
 
+pub use autogenerate::SchemaDiff;
 pub use commands::{CommonOptions, Context, DbArgs, MigrateCommand, OfflineOptions};
 pub use config::MigrateConfig;
 pub use error::{Failure, MigrateError};

@@ -96,6 +96,14 @@ impl Migrator {
         self
     }
 
+    pub(crate) fn config_ref(&self) -> &MigrateConfig {
+        &self.config
+    }
+
+    pub(crate) fn db_ref(&self) -> &Db {
+        &self.db
+    }
+
     /// The migrations folder.
     pub fn directory(&self) -> &Path {
         &self.config.directory

@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 mod app;
+mod autogenerate;
 mod concurrency;
 mod drift;
 mod graph;
