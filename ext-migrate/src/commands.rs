@@ -141,7 +141,11 @@ pub enum MigrateCommand {
         allow_out_of_order: bool,
     },
     /// Show the revisions the database is at.
-    Current,
+    Current {
+        /// Also show the revisions Flask-Migrate's `alembic_version` table records.
+        #[arg(long)]
+        alembic: bool,
+    },
     /// List revisions, newest first, with their state when a database is configured.
     History {
         /// Only revisions from A to B (inclusive): `base:head`, `ae10:`, `current:`, `:ae10`.
@@ -160,15 +164,19 @@ pub enum MigrateCommand {
         /// A revision id, prefix or branch label.
         revision: String,
     },
-    /// Record the database as being at TARGET without running SQL.
+    /// Record the database as being at TARGET without running SQL; with `--alembic`, at the
+    /// revisions Flask-Migrate's `alembic_version` table names.
     #[command(allow_negative_numbers = true)]
     Stamp {
         /// head, heads, a revision or prefix, label@head, REV-N, base.
-        #[arg(allow_hyphen_values = true)]
-        target: String,
+        #[arg(allow_hyphen_values = true, required_unless_present = "alembic", conflicts_with = "alembic")]
+        target: Option<String>,
         /// Remove every row of the version table first, including revisions without a file.
         #[arg(long)]
         purge: bool,
+        /// Stamp the revisions `alembic_version` records (adopting a Flask-Migrate database).
+        #[arg(long)]
+        alembic: bool,
     },
     /// Accept an applied revision's edited file, clear a failed run, or forget a revision
     /// whose file is gone.
@@ -303,7 +311,7 @@ impl Context {
             MigrateCommand::Init | MigrateCommand::Revision { .. } | MigrateCommand::Merge { .. } => {
                 self.author(&config, command, &print).await
             }
-            MigrateCommand::Current
+            MigrateCommand::Current { .. }
             | MigrateCommand::History { .. }
             | MigrateCommand::Heads
             | MigrateCommand::Branches
@@ -396,8 +404,12 @@ impl Context {
                 listing::plan(&plan, print.json, out);
                 plan.refusal.map_or(Ok(()), Err)
             }
-            MigrateCommand::Stamp { target, purge } => {
-                let report = self.migrator(config, print)?.stamp(&target.parse()?, *purge).await?;
+            MigrateCommand::Stamp { target, purge, alembic } => {
+                let migrator = self.migrator(config, print)?;
+                let (report, target) = match target {
+                    Some(target) if !*alembic => (migrator.stamp(&target.parse()?, *purge).await?, target.clone()),
+                    _ => (migrator.stamp_alembic(*purge).await?, "alembic_version's revisions".to_owned()),
+                };
                 if report.marked.is_empty() && report.unmarked.is_empty() {
                     print.line(format!("nothing to stamp: the version table already says {target}"));
                 } else {
@@ -427,9 +439,11 @@ impl Context {
     ) -> Result<(), MigrateError> {
         let (out, json) = (print.out, print.json);
         match command {
-            MigrateCommand::Current => {
-                let status = self.migrator(config, print)?.status().await?;
-                listing::current(&status, json, out);
+            MigrateCommand::Current { alembic } => {
+                let migrator = self.migrator(config, print)?;
+                let status = migrator.status().await?;
+                let alembic = if *alembic { Some(migrator.alembic_heads().await?) } else { None };
+                listing::current(&status, alembic.as_deref(), json, out);
                 Ok(())
             }
             MigrateCommand::History { range, verbose } => {

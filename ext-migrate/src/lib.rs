@@ -152,6 +152,7 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("phial-migrate needs at least one backend feature: sqlite, postgres or mysql");
 
+mod alembic;
 mod authoring;
 mod autogenerate;
 mod commands;

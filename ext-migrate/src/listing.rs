@@ -80,7 +80,7 @@ fn revision_json(migrations: &Migrations, status: Option<&Status>, revision: &Re
     value
 }
 
-pub(crate) fn current(status: &Status, json: bool, out: &Output) {
+pub(crate) fn current(status: &Status, alembic: Option<&[String]>, json: bool, out: &Output) {
     let migrations = status.migrations();
     let modified: Vec<&str> = migrations
         .revisions()
@@ -97,7 +97,11 @@ pub(crate) fn current(status: &Status, json: bool, out: &Output) {
             .filter(|r| r.dirty)
             .map(|r| json!({"revision": r.revision, "operation": r.operation, "statements_applied": r.statements_applied}))
             .collect();
-        out.line(json!({"current": current, "missing_files": orphans, "modified": modified, "dirty": dirty}));
+        let mut value = json!({"current": current, "missing_files": orphans, "modified": modified, "dirty": dirty});
+        if let Some(alembic) = alembic {
+            value["alembic_version"] = json!(alembic);
+        }
+        out.line(value);
         return;
     }
     let current = status.current();
@@ -106,6 +110,12 @@ pub(crate) fn current(status: &Status, json: bool, out: &Output) {
     }
     for revision in current {
         out.line(format!("{}  [{}]", describe(migrations, revision), state_text(status, revision)));
+    }
+    if let Some(alembic) = alembic {
+        out.line(format!(
+            "alembic_version: {}",
+            if alembic.is_empty() { "empty".to_owned() } else { alembic.join(", ") }
+        ));
     }
     for orphan in status.orphans() {
         out.line(format!("{} (no file)  [applied {}]", orphan.revision, applied_at(orphan.applied_at)));

@@ -242,7 +242,7 @@ impl Migrator {
     }
 
     /// A dedicated connection holding the lock, with the version table in place.
-    async fn locked_session(&self) -> Result<Session, MigrateError> {
+    pub(crate) async fn locked_session(&self) -> Result<Session, MigrateError> {
         let mut session = Session::open(&self.db, &self.config.version_table, self.config.lock_timeout()).await?;
         let ready = match session.lock().await {
             Ok(()) => session.ensure_table().await,
@@ -257,7 +257,7 @@ impl Migrator {
         }
     }
 
-    fn runner<'a>(&'a self, migrations: &'a Migrations) -> Run<'a> {
+    pub(crate) fn runner<'a>(&'a self, migrations: &'a Migrations) -> Run<'a> {
         fn ignore(_: &StepReport) {}
         Run {
             migrations,

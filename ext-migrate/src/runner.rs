@@ -388,6 +388,18 @@ impl Run<'_> {
             }
             _ => migrations.upgrade_goals(target, &state.applied)?,
         };
+        self.stamp_goals(session, &state, &goals, purge).await
+    }
+
+    /// Marks `goals` and everything below them applied, and what is above them not.
+    pub(crate) async fn stamp_goals(
+        &self,
+        session: &mut Session,
+        state: &State,
+        goals: &[usize],
+        purge: bool,
+    ) -> Result<StampReport, MigrateError> {
+        let migrations = self.migrations;
         let keep = migrations.ancestors_inclusive(goals.iter().copied());
         let keep_ids: BTreeSet<&str> = keep.iter().map(|&i| migrations.at(i).id()).collect();
         let mut report = StampReport::default();

@@ -120,6 +120,12 @@ impl Session {
     /// Whether the version table exists (read-only commands do not create it).
     pub(crate) async fn table_exists(&mut self) -> Result<bool, MigrateError> {
         let table = self.table.clone();
+        self.has_table(&table).await
+    }
+
+    /// Whether table `table` exists in the connection's schema.
+    pub(crate) async fn has_table(&mut self, table: &str) -> Result<bool, MigrateError> {
+        let table = table.to_owned();
         let count: i64 = on_conn!(&mut self.conn, |c| {
             let sql = match self.backend {
                 Backend::Postgres => {

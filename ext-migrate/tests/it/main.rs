@@ -3,6 +3,7 @@
 //! migrations folder.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod alembic;
 mod app;
 mod autogenerate;
 mod concurrency;
