@@ -67,6 +67,34 @@ impl Migrator {
     /// # Errors
     ///
     /// A declared table that the database refuses to create, or a database error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_migrate::{MigrateConfig, Migrator};
+    /// use phial_sql::sea_query::ColumnDef;
+    /// use phial_sql::{Databases, SqlConfig, Table};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let folder = tempfile::tempdir()?;
+    /// let mut sql = SqlConfig::default();
+    /// sql.url = "sqlite://".into();
+    /// let databases = Databases::connect(&sql, folder.path(), Vec::new()).await?;
+    /// let mut config = MigrateConfig::default();
+    /// config.directory = folder.path().to_path_buf();
+    /// let migrator = Migrator::new(databases.default_db().clone(), &config)?;
+    ///
+    /// let users = Table::new(
+    ///     phial_sql::sea_query::Table::create()
+    ///         .table("users")
+    ///         .col(ColumnDef::new("id").integer().not_null().primary_key())
+    ///         .to_owned(),
+    /// );
+    /// let diff = migrator.compare(&[users]).await?;
+    /// assert_eq!(diff.operations, ["create table users"]);
+    /// assert!(diff.down.contains("DROP TABLE \"users\";"));
+    /// # Ok(()) }
+    /// ```
     pub async fn compare(&self, tables: &[Table]) -> Result<SchemaDiff, MigrateError> {
         let bind = self.config_ref().bind.as_str();
         let declared: Vec<&Table> =

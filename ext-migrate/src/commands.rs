@@ -56,6 +56,19 @@ impl CommonOptions {
 }
 
 /// `--sql` and `--dialect` of `upgrade` and `downgrade`.
+///
+/// # Examples
+///
+/// ```
+/// use clap::Parser;
+/// use phial_migrate::{DbArgs, Dialect, MigrateCommand};
+///
+/// let args = DbArgs::try_parse_from(["db", "downgrade", "--sql", "--dialect", "mysql", "head:base"])?;
+/// let MigrateCommand::Downgrade { target, offline } = &args.command else { unreachable!() };
+/// assert_eq!(target, "head:base");
+/// assert!(offline.sql && offline.dialect == Some(Dialect::MySql));
+/// # Ok::<(), clap::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, Args)]
 #[non_exhaustive]
 pub struct OfflineOptions {
@@ -279,6 +292,16 @@ impl Context {
 
     /// The dialect of `--sql` when neither `--dialect` nor a database says it (the binary
     /// passes its URL's scheme, without connecting).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_migrate::{Context, Dialect, MigrateConfig};
+    ///
+    /// let url = "postgres://app@db.internal/app"; // never contacted by `--sql`
+    /// let context = Context::new(MigrateConfig::default(), None).with_dialect(url.parse::<Dialect>().ok());
+    /// # let _ = context;
+    /// ```
     #[must_use]
     pub fn with_dialect(mut self, dialect: Option<Dialect>) -> Self {
         self.dialect = dialect;
@@ -288,6 +311,23 @@ impl Context {
     /// The tables the app declares (phial-sql's [`Databases::tables`](phial_sql::Databases::tables)
     /// of the migrated bind), which autogenerate and `check` compare with the database.
     /// Without them, both refuse and say why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_migrate::{Context, MigrateConfig};
+    /// use phial_sql::Table;
+    /// use phial_sql::sea_query::ColumnDef;
+    ///
+    /// let users = Table::new(
+    ///     phial_sql::sea_query::Table::create()
+    ///         .table("users")
+    ///         .col(ColumnDef::new("id").big_integer().not_null().primary_key())
+    ///         .to_owned(),
+    /// );
+    /// let context = Context::new(MigrateConfig::default(), None).with_tables(vec![users]);
+    /// # let _ = context;
+    /// ```
     #[must_use]
     pub fn with_tables(mut self, tables: Vec<phial_sql::Table>) -> Self {
         self.tables = Some(tables);

@@ -26,6 +26,8 @@
 //! ```sh
 //! $ myapp db init
 //! $ myapp db revision -m "add users"      # writes migrations/3f2a9c1b7d4e_add_users.sql
+//! $ myapp db revision --autogenerate -m "add email"   # the SQL the declared tables need
+//! $ myapp db plan                          # what upgrade would run, destructive statements flagged
 //! $ myapp db upgrade                       # or: phial-migrate upgrade
 //! applied  3f2a9c1b7d4e  add users  4.1 ms
 //! upgraded 1 revision(s) in 4.1 ms; now at 3f2a9c1b7d4e
@@ -84,16 +86,55 @@
 //!
 //! # Commands and exit codes
 //!
-//! `init`, `revision -m MSG [--head REV]... [--branch-label L] [--rev-id ID]`,
-//! `upgrade [TARGET] [--allow-out-of-order]` (default `head`), `downgrade [TARGET]` (default
-//! `-1`; `downgrade -1` needs no `--`), `current`, `history`, `heads`, `show REV`,
-//! `stamp TARGET [--purge]`, `repair REV`. Every command takes `--quiet`, `-d/--directory`
-//! and `--lock-timeout SECONDS`; the binary also `--database-url`.
+//! | command | what it does |
+//! |---|---|
+//! | `init` | creates the migrations folder |
+//! | `revision -m MSG [--head REV]... [--branch-label L] [--rev-id ID] [--autogenerate]` | writes a revision file; with `--autogenerate`, filled with what the declared tables need |
+//! | `merge REVS\|heads -m MSG [--rev-id ID]` | writes a merge revision whose parents are REVS (or every head) |
+//! | `upgrade [TARGET] [--allow-out-of-order] [--sql [--dialect D]]` | applies revisions (default `head`); `--sql` prints them instead, `FROM:TO` allowed |
+//! | `downgrade [TARGET] [--sql FROM:TO]` | reverts revisions (default `-1`; `downgrade -1` needs no `--`) |
+//! | `plan [TARGET]` | what `upgrade` would run: per revision, transactional or not, statement count, destructive statements, checksums; exit 1 when `upgrade` would refuse |
+//! | `current [--alembic]` | where the database is (and dirty, modified or missing revisions; with `--alembic`, what `alembic_version` says) |
+//! | `history [-r A:B] [-v]` | revisions newest first with their state; `-r base:head`, `ae10:`, `current:` |
+//! | `heads`, `branches` | the heads; the branch points and their branches |
+//! | `show REV` | one revision in detail |
+//! | `stamp TARGET [--purge]`, `stamp --alembic` | records a revision as applied without running SQL |
+//! | `repair REV` | accepts an edited applied file, clears a failed run, forgets a missing file |
+//! | `check` | compares the declared tables with the database: exit 1 naming the differences |
 //!
-//! The binary exits with 0 on success (including "nothing to do"), 1 when a command refused
-//! or failed (lock timeout, dirty or modified revision, several heads, a failing statement),
-//! and 2 for a malformed command line (including a malformed target). Under `<app> db`, the
-//! app's CLI applies: 1 for any error, 2 for a malformed command line.
+//! Every command takes `--quiet`, `--json` (one JSON document for scripts, on `current`,
+//! `history`, `heads`, `branches`, `show`, `plan`, `upgrade`, `downgrade` and `check`),
+//! `-d/--directory` and `--lock-timeout SECONDS`; the binary also `--database-url` and
+//! `--version-table`.
+//!
+//! The binary exits with 0 on success (including "nothing to do" and "No changes in schema
+//! detected"), 1 when a command refused or failed (lock timeout, dirty or modified revision,
+//! several heads, a failing statement, `check` finding differences, `plan` of an upgrade that
+//! would refuse), and 2 for a malformed command line (including a malformed target, or
+//! `downgrade --sql` without `FROM:TO`). Under `<app> db`, the app's CLI applies: 1 for any
+//! error, 2 for a malformed command line.
+//!
+//! # Offline SQL
+//!
+//! `upgrade --sql` and `downgrade --sql FROM:TO` print the script a run would execute, for a
+//! DBA to review and run: each revision in `BEGIN`/`COMMIT` where it would run in a
+//! transaction, with the version table's `CREATE TABLE IF NOT EXISTS` and its
+//! `INSERT`/`DELETE` in the dialect. No database is contacted: the dialect comes from
+//! `--dialect` or the URL's scheme, and the start from `FROM` (`base` when only a target is
+//! given). See [`Migrations::offline_sql`].
+//!
+//! # Autogenerate and `check`
+//!
+//! `<app> db revision --autogenerate -m MSG` compares the tables declared with
+//! [`SqlExtension::table`](phial_sql::SqlExtension::table) (on `migrate.bind`) with the
+//! database and writes the difference as up and down SQL: new and dropped tables, columns
+//! added and dropped, type, nullability and default changes, indexes, unique constraints and
+//! foreign keys. No difference writes nothing and prints "No changes in schema detected". One
+//! column dropped and one added with the same type is written as a rename marked `-- REVIEW`;
+//! destructive changes are marked `-- DESTRUCTIVE`; on SQLite, changes `ALTER TABLE` cannot
+//! make use the copy-table recipe. `<app> db check` exits 1 naming the differences. Both refuse
+//! while revisions are pending. The `phial-migrate` binary has no tables, and says so. See
+//! [`Migrator::compare`] for how the comparison works.
 //!
 //! # Safety
 //!
@@ -125,28 +166,30 @@
 //! | `Migrate(app, db, directory="migrations")` | `.extension(MigrateExtension::new())`, `[migrate] directory` |
 //! | `flask db init` | `<app> db init` / `phial-migrate init` (a folder and a README; no `env.py` or `alembic.ini`) |
 //! | `flask db revision -m MSG [--head H] [--branch-label L] [--rev-id ID]` | same; repeat `--head` to write a merge revision |
-//! | `flask db migrate -m MSG` (autogenerate) | not yet: write the SQL in the file `revision` creates |
-//! | `flask db upgrade [REV]` | `db upgrade [TARGET]` (default `head`) |
-//! | `flask db downgrade [REV]` | `db downgrade [TARGET]` (default `-1`) |
+//! | `flask db migrate -m MSG` | `<app> db revision --autogenerate -m MSG` (SQL, with renames and destructive changes marked) |
+//! | `flask db upgrade [REV] [--sql]` | `db upgrade [TARGET] [--sql]` (default `head`; offline mode needs no database) |
+//! | `flask db downgrade [REV] [--sql]` | `db downgrade [TARGET]` (default `-1`); `--sql FROM:TO` |
 //! | `flask db current` | `db current` (and dirty or modified revisions) |
-//! | `flask db history [-r A:B] [-v]` | `db history` (every revision with its state; ranges not yet) |
-//! | `flask db heads` | `db heads` |
-//! | `flask db branches` | not yet (`history` shows `(label)` on labelled revisions) |
+//! | `flask db history [-r A:B] [-v]` | `db history [-r A:B] [-v]` (with each revision's state) |
+//! | `flask db heads`, `flask db branches` | `db heads`, `db branches` |
 //! | `flask db show REV` | `db show REV` |
+//! | `flask db merge REVS -m MSG` | `db merge REVS\|heads -m MSG` |
 //! | `flask db stamp REV [--purge]` | `db stamp TARGET [--purge]` (also clears a dirty mark) |
-//! | `flask db merge` | not yet: `db revision -m merge --head A --head B` |
-//! | `flask db check` | not yet |
-//! | `flask db upgrade --sql` (offline) | not yet |
+//! | `flask db check` | `db check` (exit 1 naming the operations) |
+//! | — | `db plan`: what `upgrade` would run, destructive statements flagged |
 //! | — | `db repair REV`: accept an edited applied file, clear a failed run, forget a missing file |
-//! | `alembic_version` (heads only) | `phial_migrations` (`version_table`): one row per applied revision, with checksum and timing |
+//! | `alembic_version` (heads only) | `phial_migrations` (`version_table`): one row per applied revision, with checksum and timing; `current --alembic` and `stamp --alembic` read an existing `alembic_version` |
 //! | `script.py.mako` Python revisions | SQL files (Rust-code revisions not yet) |
 //! | `env.py` `transaction_per_migration` | always, where the backend has transactional DDL |
+//! | `env.py` `compare_type`, `compare_server_default` | always on; types and defaults are compared as the database spells them (see [`Migrator::compare`]) |
 //! | concurrent `flask db upgrade` | serialized by the lock (Alembic has none) |
 //!
-//! Not yet in this release: autogenerate, `merge`, `branches`, `check`, `plan`, `--sql`
-//! offline mode, `history -r`/`--json` output, `--alembic` compatibility with an existing
-//! `alembic_version` table, Rust-code migrations, schema-qualified version tables,
-//! several binds at once (`--multidb`).
+//! See [`flask_migrate`] for moving a Flask-Migrate project and its live database over.
+//!
+//! Not yet in this release: Rust-code migrations, schema-qualified version tables, several
+//! binds at once (`--multidb`), autogenerate of check constraints, comments, views, sequences
+//! and (outside SQLite) primary key changes, keeping `alembic_version` up to date after
+//! adopting.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
@@ -189,3 +232,6 @@ pub use target::Target;
 
 #[doc = include_str!("../docs/deploying.md")]
 pub mod deploying {}
+
+#[doc = include_str!("../docs/flask-migrate.md")]
+pub mod flask_migrate {}

@@ -151,6 +151,28 @@ impl Migrator {
     /// A file or graph error, a target that names nothing, or a database error. A refusal of
     /// the upgrade itself (several heads, a dirty or modified revision) is not an error here:
     /// it is [`Plan::refusal`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_migrate::{MigrateConfig, Migrator, Target};
+    /// use phial_sql::{Databases, SqlConfig};
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let folder = tempfile::tempdir()?;
+    /// std::fs::write(folder.path().join("a1.sql"), "-- revision: a1\n-- down_revision:\n-- +up\nCREATE TABLE t (x INT);\nDROP TABLE old;\n")?;
+    /// let mut sql = SqlConfig::default();
+    /// sql.url = "sqlite://".into();
+    /// let databases = Databases::connect(&sql, folder.path(), Vec::new()).await?;
+    /// let mut config = MigrateConfig::default();
+    /// config.directory = folder.path().to_path_buf();
+    ///
+    /// let plan = Migrator::new(databases.default_db().clone(), &config)?.plan(&Target::Head).await?;
+    /// assert_eq!(plan.steps[0].revision, "a1");
+    /// assert_eq!(plan.steps[0].destructive[0].kind, "DROP TABLE");
+    /// assert!(plan.refusal.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn plan(&self, target: &Target) -> Result<Plan, MigrateError> {
         let status = self.status().await?;
         let migrations = status.migrations();
