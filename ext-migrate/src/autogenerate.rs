@@ -163,79 +163,104 @@ fn create_statements(tables: &[&Table], dialect: Dialect) -> Vec<String> {
 
 /// The live schema, then the declared one as the same server reads it back.
 async fn schemas(session: &mut Session, declared: &[&Table], table: &str) -> Result<(Schema, Schema), MigrateError> {
-    let dialect = Dialect::from(session.backend);
-    let creates = create_statements(declared, dialect);
+    let creates = create_statements(declared, Dialect::from(session.backend));
     match &mut session.conn {
         #[cfg(feature = "sqlite")]
-        crate::session::Conn::Sqlite(conn) => {
-            let live = introspect::sqlite(conn, table).await?;
-            let mut scratch = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
-            let result = async {
-                for sql in &creates {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-                        .execute(&mut scratch)
-                        .await
-                        .map_err(|e| declared_error(&e, sql))?;
-                }
-                Ok::<_, MigrateError>(introspect::sqlite(&mut scratch, table).await?)
-            }
-            .await;
-            let _ = sqlx::Connection::close(scratch).await;
-            Ok((live, result?))
-        }
+        crate::session::Conn::Sqlite(conn) => sqlite_schemas(conn, &creates, table).await,
         #[cfg(feature = "postgres")]
-        crate::session::Conn::Postgres(conn) => {
-            let current: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut *conn).await?;
-            let live = introspect::postgres(conn, &current, table).await?;
-            let scratch = scratch_name()?;
-            sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
-            let result = async {
-                let setup = format!("CREATE SCHEMA {scratch}; SET LOCAL search_path TO {scratch}");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut *conn).await?;
-                for sql in &creates {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| declared_error(&e, sql))?;
-                }
-                Ok::<_, MigrateError>(introspect::postgres(conn, &scratch, table).await?)
-            }
-            .await;
-            // Nothing of the scratch schema survives: it only ever existed in this transaction.
-            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
-            Ok((live, result?))
-        }
+        crate::session::Conn::Postgres(conn) => postgres_schemas(conn, &creates, table).await,
         #[cfg(feature = "mysql")]
-        crate::session::Conn::MySql(conn) => {
-            let current: Option<String> = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&mut *conn).await?;
-            let current =
-                current.ok_or_else(|| MigrateError::Config("the database URL names no database".to_owned()))?;
-            let live = introspect::mysql(conn, &current, table).await?;
-            let scratch = scratch_name()?;
-            let create = format!("CREATE DATABASE {scratch} CHARACTER SET utf8mb4");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut *conn).await.map_err(|err| {
-                MigrateError::Config(format!(
-                    "autogenerate creates the declared tables in a scratch database first, and `CREATE DATABASE` \
-                     failed: {err}; grant the CREATE privilege to this user for autogenerate and check"
-                ))
-            })?;
-            let result = async {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("USE {scratch}"))).execute(&mut *conn).await?;
-                for sql in &creates {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(|e| declared_error(&e, sql))?;
-                }
-                Ok::<_, MigrateError>(introspect::mysql(conn, &scratch, table).await?)
-            }
-            .await;
-            let back = format!("USE `{}`", current.replace('`', "``"));
-            sqlx::raw_sql(sqlx::AssertSqlSafe(back)).execute(&mut *conn).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {scratch}"))).execute(&mut *conn).await?;
-            Ok((live, result?))
-        }
+        crate::session::Conn::MySql(conn) => mysql_schemas(conn, &creates, table).await,
     }
+}
+
+/// SQLite: the declared tables in an in-memory database.
+#[cfg(feature = "sqlite")]
+async fn sqlite_schemas(
+    conn: &mut sqlx::SqliteConnection,
+    creates: &[String],
+    table: &str,
+) -> Result<(Schema, Schema), MigrateError> {
+    let live = introspect::sqlite(conn, table).await?;
+    let mut scratch = <sqlx::SqliteConnection as sqlx::Connection>::connect("sqlite::memory:").await?;
+    let result = async {
+        for sql in creates {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut scratch)
+                .await
+                .map_err(|e| declared_error(&e, sql))?;
+        }
+        Ok::<_, MigrateError>(introspect::sqlite(&mut scratch, table).await?)
+    }
+    .await;
+    let _ = sqlx::Connection::close(scratch).await;
+    Ok((live, result?))
+}
+
+/// PostgreSQL: the declared tables in a schema of a transaction that is rolled back.
+#[cfg(feature = "postgres")]
+async fn postgres_schemas(
+    conn: &mut sqlx::PgConnection,
+    creates: &[String],
+    table: &str,
+) -> Result<(Schema, Schema), MigrateError> {
+    let current: String = sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut *conn).await?;
+    let live = introspect::postgres(conn, &current, table).await?;
+    let scratch = scratch_name()?;
+    sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+    let result = async {
+        // The scratch schema first, so the tables go there; the usual path after it,
+        // so that functions and types of extensions resolve as they do live.
+        let path: String = sqlx::query_scalar("SELECT current_setting('search_path')").fetch_one(&mut *conn).await?;
+        let setup = format!("CREATE SCHEMA {scratch}; SET LOCAL search_path TO {scratch}, {path}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut *conn).await?;
+        for sql in creates {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| declared_error(&e, sql))?;
+        }
+        Ok::<_, MigrateError>(introspect::postgres(conn, &scratch, table).await?)
+    }
+    .await;
+    // Nothing of the scratch schema survives: it only ever existed in this transaction.
+    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+    Ok((live, result?))
+}
+
+/// MariaDB/MySQL: the declared tables in a scratch database, dropped afterwards.
+#[cfg(feature = "mysql")]
+async fn mysql_schemas(
+    conn: &mut sqlx::MySqlConnection,
+    creates: &[String],
+    table: &str,
+) -> Result<(Schema, Schema), MigrateError> {
+    let current: Option<String> = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&mut *conn).await?;
+    let current = current.ok_or_else(|| MigrateError::Config("the database URL names no database".to_owned()))?;
+    let live = introspect::mysql(conn, &current, table).await?;
+    let scratch = scratch_name()?;
+    let create = format!("CREATE DATABASE {scratch} CHARACTER SET utf8mb4");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut *conn).await.map_err(|err| {
+        MigrateError::Config(format!(
+            "autogenerate creates the declared tables in a scratch database first, and `CREATE DATABASE` \
+             failed: {err}; grant the CREATE privilege to this user for autogenerate and check"
+        ))
+    })?;
+    let result = async {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("USE {scratch}"))).execute(&mut *conn).await?;
+        for sql in creates {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| declared_error(&e, sql))?;
+        }
+        Ok::<_, MigrateError>(introspect::mysql(conn, &scratch, table).await?)
+    }
+    .await;
+    let back = format!("USE `{}`", current.replace('`', "``"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(back)).execute(&mut *conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {scratch}"))).execute(&mut *conn).await?;
+    Ok((live, result?))
 }
 
 /// A declared table's statement that failed, named.

@@ -147,8 +147,21 @@ pub(crate) async fn postgres(
     schema_name: &str,
     version_table: &str,
 ) -> Result<Schema, sqlx::Error> {
-    use sqlx::Row;
     let mut schema = Schema::default();
+    postgres_columns(conn, schema_name, version_table, &mut schema).await?;
+    postgres_indexes(conn, schema_name, &mut schema).await?;
+    postgres_foreign_keys(conn, schema_name, &mut schema).await?;
+    Ok(schema)
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_columns(
+    conn: &mut sqlx::PgConnection,
+    schema_name: &str,
+    version_table: &str,
+    schema: &mut Schema,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
     let columns = sqlx::query(
         "SELECT c.relname::text AS tbl, a.attname::text AS col, format_type(a.atttypid, a.atttypmod) AS typ, \
          a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS dflt, a.attidentity::text AS ident \
@@ -167,7 +180,7 @@ pub(crate) async fn postgres(
         }
         let identity: String = row.try_get("ident")?;
         let not_null: bool = row.try_get("not_null")?;
-        table(&mut schema, &name).columns.push(Column {
+        table(schema, &name).columns.push(Column {
             name: row.try_get("col")?,
             sql_type: row.try_get("typ")?,
             nullable: !not_null,
@@ -179,6 +192,16 @@ pub(crate) async fn postgres(
             },
         });
     }
+    Ok(())
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_indexes(
+    conn: &mut sqlx::PgConnection,
+    schema_name: &str,
+    schema: &mut Schema,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
     let indexes = sqlx::query(
         "SELECT t.relname::text AS tbl, ic.relname::text AS idx, i.indisunique AS uniq, i.indisprimary AS pk, \
          EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.contype = 'u') AS cons, \
@@ -211,6 +234,16 @@ pub(crate) async fn postgres(
             }),
         }
     }
+    Ok(())
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_foreign_keys(
+    conn: &mut sqlx::PgConnection,
+    schema_name: &str,
+    schema: &mut Schema,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
     let keys = sqlx::query(
         "SELECT con.conname::text AS name, t.relname::text AS tbl, rt.relname::text AS ref_table, \
          con.confupdtype::text AS upd, con.confdeltype::text AS del, \
@@ -242,9 +275,10 @@ pub(crate) async fn postgres(
             ref_columns: row.try_get::<Option<Vec<String>>, _>("ref_cols")?.unwrap_or_default(),
             on_delete: code(row.try_get("del")?).to_owned(),
             on_update: code(row.try_get("upd")?).to_owned(),
+            implicit_index: false,
         });
     }
-    Ok(schema)
+    Ok(())
 }
 
 /// MariaDB/MySQL: the tables of database `database`.
@@ -254,8 +288,22 @@ pub(crate) async fn mysql(
     database: &str,
     version_table: &str,
 ) -> Result<Schema, sqlx::Error> {
-    use sqlx::Row;
     let mut schema = Schema::default();
+    mysql_columns(conn, database, version_table, &mut schema).await?;
+    mysql_indexes(conn, database, &mut schema).await?;
+    mysql_foreign_keys(conn, database, &mut schema).await?;
+    without_foreign_key_indexes(&mut schema);
+    Ok(schema)
+}
+
+#[cfg(feature = "mysql")]
+async fn mysql_columns(
+    conn: &mut sqlx::MySqlConnection,
+    database: &str,
+    version_table: &str,
+    schema: &mut Schema,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
     // CONVERT: some servers report information_schema text as binary strings.
     let columns = sqlx::query(
         "SELECT CONVERT(c.TABLE_NAME USING utf8mb4) AS tbl, CONVERT(c.COLUMN_NAME USING utf8mb4) AS col, \
@@ -276,7 +324,7 @@ pub(crate) async fn mysql(
         let nullable: String = row.try_get("nullable")?;
         let default: Option<String> = row.try_get("dflt")?;
         let extra: String = row.try_get::<Option<String>, _>("extra")?.unwrap_or_default();
-        table(&mut schema, &name).columns.push(Column {
+        table(schema, &name).columns.push(Column {
             name: row.try_get("col")?,
             sql_type: row.try_get("typ")?,
             nullable: nullable == "YES",
@@ -285,6 +333,16 @@ pub(crate) async fn mysql(
             generated: (!extra.is_empty()).then(|| extra.to_ascii_uppercase()),
         });
     }
+    Ok(())
+}
+
+#[cfg(feature = "mysql")]
+async fn mysql_indexes(
+    conn: &mut sqlx::MySqlConnection,
+    database: &str,
+    schema: &mut Schema,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
     let indexes = sqlx::query(
         "SELECT CONVERT(TABLE_NAME USING utf8mb4) AS tbl, CONVERT(INDEX_NAME USING utf8mb4) AS idx, \
          CAST(NON_UNIQUE AS SIGNED) AS non_unique, CONVERT(COALESCE(COLUMN_NAME, '<expression>') USING utf8mb4) AS col \
@@ -313,6 +371,16 @@ pub(crate) async fn mysql(
             }),
         }
     }
+    Ok(())
+}
+
+#[cfg(feature = "mysql")]
+async fn mysql_foreign_keys(
+    conn: &mut sqlx::MySqlConnection,
+    database: &str,
+    schema: &mut Schema,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Row;
     let keys = sqlx::query(
         "SELECT CONVERT(k.TABLE_NAME USING utf8mb4) AS tbl, CONVERT(k.CONSTRAINT_NAME USING utf8mb4) AS name, \
          CONVERT(k.COLUMN_NAME USING utf8mb4) AS col, CONVERT(k.REFERENCED_TABLE_NAME USING utf8mb4) AS ref_table, \
@@ -345,20 +413,22 @@ pub(crate) async fn mysql(
                 ref_columns: vec![ref_column],
                 on_delete: action(&row.try_get::<String, _>("del")?),
                 on_update: action(&row.try_get::<String, _>("upd")?),
+                implicit_index: false,
             }),
         }
     }
-    without_foreign_key_indexes(&mut schema);
-    Ok(schema)
+    Ok(())
 }
 
-/// The index MySQL makes for a foreign key comes and goes with the key: not compared apart.
+/// The index MySQL makes for a foreign key comes and goes with the key: not compared apart,
+/// but remembered, since dropping the key leaves it behind.
 #[cfg(feature = "mysql")]
 fn without_foreign_key_indexes(schema: &mut Schema) {
     for model in schema.tables.values_mut() {
-        let keys = &model.foreign_keys;
-        model
-            .indexes
-            .retain(|i| !keys.iter().any(|k| k.name.as_deref() == Some(i.name.as_str()) && k.columns == i.columns));
+        for key in &mut model.foreign_keys {
+            let made_for = |i: &Index| key.name.as_deref() == Some(i.name.as_str()) && key.columns == i.columns;
+            key.implicit_index = model.indexes.iter().any(made_for);
+            model.indexes.retain(|i| !made_for(i));
+        }
     }
 }

@@ -125,6 +125,8 @@ pub(crate) struct ForeignKey {
     pub(crate) ref_columns: Vec<String>,
     pub(crate) on_delete: String,
     pub(crate) on_update: String,
+    /// MySQL: the index the server made for the key, which outlives the key unless dropped.
+    pub(crate) implicit_index: bool,
 }
 
 impl ForeignKey {

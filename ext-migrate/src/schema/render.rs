@@ -75,8 +75,14 @@ impl Sql {
             }
             Op::DropForeignKey { table, key } => {
                 let name = self.id(&foreign_key_name(table, key));
-                let keyword = if self.dialect == Dialect::MySql { "FOREIGN KEY" } else { "CONSTRAINT" };
-                vec![format!("ALTER TABLE {} DROP {keyword} {name}", self.id(table))]
+                if self.dialect != Dialect::MySql {
+                    return vec![format!("ALTER TABLE {} DROP CONSTRAINT {name}", self.id(table))];
+                }
+                let mut statements = vec![format!("ALTER TABLE {} DROP FOREIGN KEY {name}", self.id(table))];
+                if key.implicit_index {
+                    statements.push(format!("DROP INDEX {name} ON {}", self.id(table)));
+                }
+                statements
             }
             Op::RebuildTable { from, to, renamed, .. } => self.rebuild(from, to, renamed),
         }

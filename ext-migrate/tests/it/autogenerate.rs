@@ -198,3 +198,64 @@ async fn autogenerate_refuses_a_database_behind_the_head_and_the_binary_has_no_t
         "{err}"
     );
 }
+
+fn posts_with(foreign_key: bool, index: bool) -> Table {
+    let mut create = phial_sql::sea_query::Table::create();
+    create
+        .table("posts")
+        .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+        .col(ColumnDef::new("user_id").big_integer().not_null())
+        .col(ColumnDef::new("slug").string_len(80).not_null());
+    if foreign_key {
+        create.foreign_key(
+            ForeignKey::create()
+                .name("fk_posts_user")
+                .from("posts", "user_id")
+                .to("users", "id")
+                .on_delete(phial_sql::sea_query::ForeignKeyAction::Cascade),
+        );
+    }
+    let table = Table::new(create.clone());
+    if index {
+        table.index(Index::create().name("uq_posts_slug").table("posts").col("slug").unique().to_owned())
+    } else {
+        table
+    }
+}
+
+#[tokio::test]
+async fn indexes_unique_constraints_and_foreign_keys_are_added_and_removed() {
+    for fx in Fixture::all().await {
+        let backend = fx.backend();
+        let before = || vec![users(&["name"]), posts_with(false, false)];
+        let after = || vec![users(&["name"]), posts_with(true, true)];
+        db(&fx, before(), &["revision", "--autogenerate", "-m", "init", "--rev-id", "k1"]).await.unwrap();
+        db(&fx, vec![], &["upgrade"]).await.unwrap();
+        let out = db(&fx, after(), &["revision", "--autogenerate", "-m", "keys", "--rev-id", "k2"]).await.unwrap();
+        if backend == phial_sql::Backend::Sqlite {
+            assert!(out.contains("detected rebuild table posts (foreign keys changed)"), "{out}");
+        } else {
+            assert!(out.contains("detected add foreign key posts (user_id) -> users (id)"), "{backend:?}: {out}");
+        }
+        assert!(
+            out.contains("detected create unique index uq_posts_slug on posts (slug)")
+                || backend == phial_sql::Backend::Sqlite,
+            "{out}"
+        );
+        db(&fx, vec![], &["upgrade"]).await.unwrap();
+        let check = db(&fx, after(), &["check"]).await;
+        assert!(check.is_ok(), "{backend:?}: {check:?}\n{}", read(&fx, "k2"));
+        // The foreign key works, with its ON DELETE CASCADE.
+        fx.exec("INSERT INTO users (name) VALUES ('ada')").await;
+        fx.exec("INSERT INTO posts (user_id, slug) VALUES (1, 'hello')").await;
+        fx.exec("DELETE FROM users").await;
+        assert_eq!(fx.count("posts").await, Some(0), "{backend:?}: the cascade ran");
+        // And back: the down section removes them again.
+        db(&fx, vec![], &["downgrade"]).await.unwrap();
+        std::fs::remove_file(fx.dir().join(files(&fx).into_iter().find(|n| n.starts_with("k2")).unwrap())).unwrap();
+        let check = db(&fx, before(), &["check"]).await;
+        assert!(check.is_ok(), "{backend:?}: {check:?}");
+        let json = db(&fx, after(), &["--json", "check"]).await.unwrap_err();
+        assert!(json.contains("\"changes\":[\""), "{json}");
+    }
+}
