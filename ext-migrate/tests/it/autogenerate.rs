@@ -259,3 +259,23 @@ async fn indexes_unique_constraints_and_foreign_keys_are_added_and_removed() {
         assert!(json.contains("\"changes\":[\""), "{json}");
     }
 }
+
+#[tokio::test]
+async fn hand_written_schema_matching_the_declaration_is_no_change() {
+    for fx in Fixture::all().await {
+        let id = match fx.backend() {
+            phial_sql::Backend::Postgres => "id BIGSERIAL PRIMARY KEY",
+            phial_sql::Backend::MySql => "id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+            _ => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+        };
+        let up = format!(
+            "CREATE TABLE users ({id}, name VARCHAR(64) NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);\n\
+             CREATE INDEX ix_users_name ON users (name);"
+        );
+        fx.write("h1", "", &up, Some("DROP TABLE users;"));
+        fx.ok(&["upgrade"]).await;
+        let out = db(&fx, vec![users(&["name", "active"])], &["revision", "--autogenerate", "-m", "none"]).await;
+        assert_eq!(out.as_deref().map(str::trim), Ok("No changes in schema detected"), "{:?}", fx.backend());
+        assert_eq!(files(&fx), ["h1_rev.sql"], "{:?}", fx.backend());
+    }
+}
