@@ -282,12 +282,13 @@ pub struct Context {
     db: Option<Db>,
     dialect: Option<Dialect>,
     tables: Option<Vec<phial_sql::Table>>,
+    colour: bool,
 }
 
 impl Context {
     /// A context with `config`, on `db` when there is one.
     pub fn new(config: MigrateConfig, db: Option<Db>) -> Self {
-        Self { config, db, dialect: None, tables: None }
+        Self { config, db, dialect: None, tables: None, colour: false }
     }
 
     /// The dialect of `--sql` when neither `--dialect` nor a database says it (the binary
@@ -334,6 +335,26 @@ impl Context {
         self
     }
 
+    /// Colours the output (ANSI): applied revisions green, reverted ones yellow, destructive
+    /// statements and refusals red. Off by default; the binary turns it on when stdout is a
+    /// terminal and `NO_COLOR` is unset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::IsTerminal;
+    /// use phial_migrate::{Context, MigrateConfig};
+    ///
+    /// let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    /// let context = Context::new(MigrateConfig::default(), None).with_colour(colour);
+    /// # let _ = context;
+    /// ```
+    #[must_use]
+    pub fn with_colour(mut self, colour: bool) -> Self {
+        self.colour = colour;
+        self
+    }
+
     /// Runs `command`, printing to `out`.
     ///
     /// # Errors
@@ -346,7 +367,7 @@ impl Context {
         out: &Output,
     ) -> Result<(), MigrateError> {
         let config = options.apply(self.config.clone());
-        let print = Printer { out, quiet: options.quiet, json: options.json };
+        let print = Printer { out, quiet: options.quiet, json: options.json, colour: self.colour };
         match command {
             MigrateCommand::Init | MigrateCommand::Revision { .. } | MigrateCommand::Merge { .. } => {
                 self.author(&config, command, &print).await
@@ -441,7 +462,7 @@ impl Context {
             MigrateCommand::Plan { target, allow_out_of_order } => {
                 let target: Target = target.parse()?;
                 let plan = self.migrator(config, print)?.allow_out_of_order(*allow_out_of_order).plan(&target).await?;
-                listing::plan(&plan, print.json, out);
+                listing::plan(&plan, print.json, print.colour, out);
                 plan.refusal.map_or(Ok(()), Err)
             }
             MigrateCommand::Stamp { target, purge, alembic } => {
@@ -561,7 +582,8 @@ impl Context {
             let out = print.out.clone();
             // Every MariaDB revision runs outside a transaction; say so only where it is a choice.
             let mark = db.backend() != phial_sql::Backend::MySql;
-            migrator.on_step(move |step| out.line(step_line(step, mark)))
+            let colour = print.colour;
+            migrator.on_step(move |step| out.line(step_line(step, mark, colour)))
         })
     }
 }
@@ -570,6 +592,7 @@ struct Printer<'a> {
     out: &'a Output,
     quiet: bool,
     json: bool,
+    colour: bool,
 }
 
 impl Printer<'_> {
@@ -608,8 +631,12 @@ impl Printer<'_> {
     }
 }
 
-fn step_line(step: &StepReport, mark_no_transaction: bool) -> String {
-    let verb = if step.direction == Direction::Upgrade { "applied " } else { "reverted" };
+fn step_line(step: &StepReport, mark_no_transaction: bool, colour: bool) -> String {
+    let verb = if step.direction == Direction::Upgrade {
+        listing::paint(colour, "32", "applied ")
+    } else {
+        listing::paint(colour, "33", "reverted")
+    };
     let mode = if step.transactional || !mark_no_transaction { "" } else { " (no transaction)" };
     format!("{verb} {}  {}  {}{mode}", step.revision, step.message, timing(step.duration))
 }
@@ -692,7 +719,7 @@ impl Context {
             print.line("No changes in schema detected");
         } else {
             for operation in &diff.operations {
-                print.out.line(format!("- {operation}"));
+                print.out.line(format!("- {}", listing::paint(print.colour, "33", operation)));
             }
         }
         if diff.is_empty() { Ok(()) } else { Err(MigrateError::SchemaDiffers(diff.operations)) }

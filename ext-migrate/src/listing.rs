@@ -13,6 +13,11 @@ use crate::plan::Plan;
 use crate::revision::Revision;
 use crate::split::Dialect;
 
+/// `text` in an ANSI colour (`31` red, `32` green, `33` yellow) when `colour` is on.
+pub(crate) fn paint(colour: bool, code: &str, text: &str) -> String {
+    if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
 /// `parents -> id (head) (label), message`, as Alembic prints revisions.
 pub(crate) fn describe(migrations: &Migrations, revision: &Revision) -> String {
     let mut text = format!("{} -> {}", parents_text(revision), revision.id());
@@ -298,7 +303,7 @@ pub(crate) fn show(
     Ok(())
 }
 
-pub(crate) fn plan(plan: &Plan, json: bool, out: &Output) {
+pub(crate) fn plan(plan: &Plan, json: bool, colour: bool, out: &Output) {
     if json {
         let steps: Vec<Value> = plan
             .steps
@@ -340,7 +345,8 @@ pub(crate) fn plan(plan: &Plan, json: bool, out: &Output) {
         ));
         for statement in &step.destructive {
             out.line(format!(
-                "    DESTRUCTIVE {} at {}:{}: {}",
+                "    {} {} at {}:{}: {}",
+                paint(colour, "31", "DESTRUCTIVE"),
                 statement.kind,
                 step.path.display(),
                 statement.line,
@@ -355,6 +361,6 @@ pub(crate) fn plan(plan: &Plan, json: bool, out: &Output) {
     };
     out.line(format!("checksums: {} applied revision(s) verified{modified}", plan.verified));
     if let Some(refusal) = &plan.refusal {
-        out.line(format!("upgrade would refuse: {refusal}"));
+        out.line(format!("{} {refusal}", paint(colour, "31", "upgrade would refuse:")));
     }
 }

@@ -64,7 +64,10 @@ async fn main() -> ExitCode {
             let code = err.downcast_ref::<MigrateError>().map_or(1, MigrateError::exit_code);
             #[expect(clippy::print_stderr, reason = "the binary reports its own failure")]
             {
-                eprintln!("error: {err:#}");
+                let red =
+                    std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+                let label = if red { "\x1b[1;31merror:\x1b[0m" } else { "error:" };
+                eprintln!("{label} {err:#}");
             }
             ExitCode::from(code)
         }
@@ -94,7 +97,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => None,
     };
     let db = databases.as_ref().map(|d| d.default_db().clone());
-    let context = Context::new(config, db).with_dialect(dialect);
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+    let context = Context::new(config, db).with_dialect(dialect).with_colour(colour);
     let result = context.execute(&cli.command, &cli.options, &Output::stdout()).await;
     if let Some(databases) = databases {
         databases.close().await;

@@ -133,3 +133,23 @@ async fn plan_shows_what_upgrade_would_run() {
         assert!(text.contains("modified since applied: p1") && text.contains("upgrade would refuse: p1 ("), "{text}");
     }
 }
+
+#[tokio::test]
+async fn colour_marks_applied_revisions_and_destructive_statements_only_when_asked() {
+    use clap::Parser;
+    let fx = Fixture::new(phial_sql::testing::TestDatabase::sqlite()).await;
+    fx.write("c1", "", "CREATE TABLE c (x INTEGER);\nDROP TABLE c;", None);
+    let context = |colour| phial_migrate::Context::new(fx.config(), Some(fx.db().clone())).with_colour(colour);
+    let run = |args: &'static [&'static str], colour| {
+        let context = context(colour);
+        async move {
+            let parsed = phial_migrate::DbArgs::try_parse_from(args).unwrap();
+            let (out, text) = phial_core::cli::Output::buffer();
+            let _ = context.execute(&parsed.command, &parsed.options, &out).await;
+            text.text()
+        }
+    };
+    assert!(run(&["db", "plan"], true).await.contains("    \u{1b}[31mDESTRUCTIVE\u{1b}[0m DROP TABLE at "));
+    assert!(!run(&["db", "plan"], false).await.contains('\u{1b}'));
+    assert!(run(&["db", "upgrade"], true).await.starts_with("\u{1b}[32mapplied \u{1b}[0m c1"));
+}
