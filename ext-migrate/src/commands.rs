@@ -420,6 +420,7 @@ impl Context {
                 print.line(format!("created {} (merges {joined})", path.display()));
                 Ok(())
             }
+            // `execute` routes only the commands above here.
             _ => Ok(()),
         }
     }
@@ -487,6 +488,7 @@ impl Context {
                 print.line(repair);
                 Ok(())
             }
+            // `execute` routes only the commands above here.
             _ => Ok(()),
         }
     }
@@ -533,6 +535,7 @@ impl Context {
                 let found = migrations.find(revision)?;
                 listing::show(&migrations, status.as_ref(), found, self.dialect(), json, out)
             }
+            // `execute` routes only the commands above here.
             _ => Ok(()),
         }
     }
