@@ -31,7 +31,7 @@ pub struct CommonOptions {
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Print one JSON document instead of text (current, history, heads, branches, show,
-    /// plan, upgrade, downgrade, check).
+    /// plan, upgrade, downgrade, check, stamp, revision, merge).
     #[arg(long, global = true)]
     pub json: bool,
     /// The migrations folder [default: `migrate.directory`, `migrations`].
@@ -407,7 +407,7 @@ impl Context {
                 let request =
                     RevisionRequest { message, parents, branch_labels, rev_id: rev_id.as_deref(), up: "", down: "" };
                 let path = write_revision(&migrations, &request).await?;
-                print.line(format!("created {}", path.display()));
+                print.created(&path, &request.parents, &[], &format!("created {}", path.display()));
                 Ok(())
             }
             MigrateCommand::Merge { revisions, message, branch_labels, rev_id } => {
@@ -417,7 +417,7 @@ impl Context {
                 let request =
                     RevisionRequest { message, parents, branch_labels, rev_id: rev_id.as_deref(), up: "", down: "" };
                 let path = write_revision(&migrations, &request).await?;
-                print.line(format!("created {} (merges {joined})", path.display()));
+                print.created(&path, &request.parents, &[], &format!("created {} (merges {joined})", path.display()));
                 Ok(())
             }
             // `execute` routes only the commands above here.
@@ -472,7 +472,9 @@ impl Context {
                     Some(target) if !*alembic => (migrator.stamp(&target.parse()?, *purge).await?, target.clone()),
                     _ => (migrator.stamp_alembic(*purge).await?, "alembic_version's revisions".to_owned()),
                 };
-                if report.marked.is_empty() && report.unmarked.is_empty() {
+                if print.json {
+                    out.line(json!({"marked": report.marked, "unmarked": report.unmarked}));
+                } else if report.marked.is_empty() && report.unmarked.is_empty() {
                     print.line(format!("nothing to stamp: the version table already says {target}"));
                 } else {
                     print.line(format!(
@@ -605,6 +607,16 @@ impl Printer<'_> {
         }
     }
 
+    /// A new revision file: `text`, or with `--json` its path, parents and operations.
+    fn created(&self, path: &std::path::Path, parents: &[String], operations: &[String], text: &str) {
+        if self.json {
+            let created = path.display().to_string();
+            self.out.line(json!({"created": created, "parents": parents, "operations": operations}));
+        } else {
+            self.line(text);
+        }
+    }
+
     fn summary(&self, report: &RunReport, direction: Direction) {
         if self.json {
             let steps: Vec<serde_json::Value> = report
@@ -696,7 +708,11 @@ impl Context {
         let parents = parents_of(&migrations, heads)?;
         let diff = self.compare(config, print).await?;
         if diff.is_empty() {
-            print.line("No changes in schema detected");
+            if print.json {
+                print.out.line(json!({"created": null, "parents": parents, "operations": []}));
+            } else {
+                print.line("No changes in schema detected");
+            }
             return Ok(());
         }
         let up =
@@ -704,13 +720,15 @@ impl Context {
         let request =
             RevisionRequest { message, parents, branch_labels, rev_id: rev_id.as_deref(), up: &up, down: &diff.down };
         let path = write_revision(&migrations, &request).await?;
-        for operation in &diff.operations {
-            print.line(format!("detected {operation}"));
+        if !print.json {
+            for operation in &diff.operations {
+                print.line(format!("detected {operation}"));
+            }
+            if !diff.destructive.is_empty() {
+                print.line(format!("destructive: {}; review the file", diff.destructive.join(", ")));
+            }
         }
-        if !diff.destructive.is_empty() {
-            print.line(format!("destructive: {}; review the file", diff.destructive.join(", ")));
-        }
-        print.line(format!("created {}", path.display()));
+        print.created(&path, &request.parents, &diff.operations, &format!("created {}", path.display()));
         Ok(())
     }
 

@@ -103,7 +103,8 @@
 //! | `check` | compares the declared tables with the database: exit 1 naming the differences |
 //!
 //! Every command takes `--quiet`, `--json` (one JSON document for scripts, on `current`,
-//! `history`, `heads`, `branches`, `show`, `plan`, `upgrade`, `downgrade` and `check`),
+//! `history`, `heads`, `branches`, `show`, `plan`, `upgrade`, `downgrade`, `check`, `stamp`,
+//! and `revision` and `merge`, which give the new file's path),
 //! `-d/--directory` and `--lock-timeout SECONDS`; the binary also `--database-url` and
 //! `--version-table`.
 //!

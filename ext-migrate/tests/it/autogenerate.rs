@@ -106,6 +106,8 @@ async fn autogenerate_from_nothing_then_no_op_then_add_column() {
         let again = db(&fx, vec![users(&["name"]), posts()], &["revision", "--autogenerate", "-m", "nothing"]).await;
         assert_eq!(again.unwrap().trim(), "No changes in schema detected", "{backend:?}");
         assert_eq!(files(&fx).len(), 1, "{backend:?}: no file written");
+        let json = db(&fx, vec![users(&["name"]), posts()], &["--json", "revision", "--autogenerate", "-m", "x"]).await;
+        assert_eq!(json.unwrap().trim(), r#"{"created":null,"operations":[],"parents":["g1"]}"#);
         let check = db(&fx, vec![users(&["name"]), posts()], &["check"]).await.unwrap();
         assert_eq!(check.trim(), "No changes in schema detected");
 

@@ -23,8 +23,10 @@ async fn two_heads_refuse_then_merge_heads_joins_them() {
         assert_eq!(lines[0], "<base> -> m0 (branchpoint), rev m0", "{branches}");
         assert_eq!(lines[1..], ["    -> m1 (head), rev m1", "    -> m2 (head), rev m2"], "{branches}");
 
-        let created = fx.ok(&["merge", "heads", "-m", "join the branches", "--rev-id", "mm"]).await;
-        assert!(created.contains("mm_join_the_branches.sql (merges m1, m2)"), "{created}");
+        let created = fx.ok(&["merge", "heads", "-m", "join the branches", "--rev-id", "mm", "--json"]).await;
+        let created = json(&created);
+        assert!(created["created"].as_str().unwrap().ends_with("mm_join_the_branches.sql"), "{created}");
+        assert_eq!(created["parents"], serde_json::json!(["m1", "m2"]));
         let file = std::fs::read_to_string(fx.dir().join("mm_join_the_branches.sql")).unwrap();
         assert!(file.contains("-- down_revision: m1, m2\n"), "{file}");
         assert!(fx.ok(&["branches"]).await.contains("m0 (branchpoint)"), "the branch point stays");
