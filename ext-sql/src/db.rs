@@ -16,7 +16,7 @@ use crate::databases::Databases;
 use crate::error::SqlError;
 use crate::record::{QueryLog, QueryRecord};
 use crate::row::{FromDbRow, FromDbValue};
-use crate::tx::{RequestScope, TxConn};
+use crate::tx::{Pinned, RequestScope, TxConn};
 
 /// The one place built SQL meets sqlx.
 ///
@@ -79,6 +79,25 @@ macro_rules! on_backend {
     };
 }
 
+/// Runs `$op` with `$target`: the database's test transaction when one is open (see
+/// [`TestTransaction`](crate::testing::TestTransaction)), its pool otherwise.
+macro_rules! on_db {
+    ($db:expr, |$target:ident| $op:expr) => {{
+        let db: &$crate::Db = $db;
+        match db.pinned() {
+            Some(pinned) => {
+                let mut conn = pinned.lock().await?;
+                let $target = $crate::db::Target::Tx(&mut conn);
+                $op
+            }
+            None => {
+                let $target = $crate::db::Target::Pool(&db.inner.pool);
+                $op
+            }
+        }
+    }};
+}
+
 pub(crate) struct DbInner {
     pub(crate) name: String,
     pub(crate) backend: Backend,
@@ -88,6 +107,9 @@ pub(crate) struct DbInner {
     pub(crate) description: String,
     #[cfg(feature = "sqlite")]
     pub(crate) _keepalive: Option<std::sync::Mutex<sqlx::SqliteConnection>>,
+    /// The open test transaction every statement runs in, if any.
+    #[cfg(feature = "testing")]
+    pub(crate) pinned: std::sync::Mutex<Option<Arc<Pinned>>>,
 }
 
 /// A handle on one database (the default one, or a bind): Flask-SQLAlchemy's `db.session`
@@ -135,6 +157,20 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
+    /// The test transaction statements run in instead of the pool, if one is open.
+    #[inline]
+    #[cfg_attr(not(feature = "testing"), expect(clippy::unused_self, reason = "test transactions need `testing`"))]
+    pub(crate) fn pinned(&self) -> Option<Arc<Pinned>> {
+        #[cfg(feature = "testing")]
+        {
+            self.inner.pinned.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        }
+        #[cfg(not(feature = "testing"))]
+        {
+            None
+        }
+    }
+
     /// The bind name (`"default"` for the main database).
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -205,7 +241,7 @@ impl Db {
         statement: &'a S,
     ) -> impl Future<Output = Result<Vec<T>, SqlError>> + Send + 'a {
         let at = Location::caller();
-        async move { run_fetch_all(self, Target::Pool(&self.inner.pool), statement, at).await }
+        async move { on_db!(self, |target| run_fetch_all(self, target, statement, at).await) }
     }
 
     /// The first row of `statement`, if any.
@@ -219,7 +255,7 @@ impl Db {
         statement: &'a S,
     ) -> impl Future<Output = Result<Option<T>, SqlError>> + Send + 'a {
         let at = Location::caller();
-        async move { run_fetch_optional(self, Target::Pool(&self.inner.pool), statement, at).await }
+        async move { on_db!(self, |target| run_fetch_optional(self, target, statement, at).await) }
     }
 
     /// The first column of the first row, e.g. a `COUNT(*)`.
@@ -233,7 +269,7 @@ impl Db {
         statement: &'a S,
     ) -> impl Future<Output = Result<T, SqlError>> + Send + 'a {
         let at = Location::caller();
-        async move { run_fetch_scalar(self, Target::Pool(&self.inner.pool), statement, at).await }
+        async move { on_db!(self, |target| run_fetch_scalar(self, target, statement, at).await) }
     }
 
     /// Runs an insert, update or delete; returns the number of rows affected.
@@ -247,7 +283,7 @@ impl Db {
         statement: &'a S,
     ) -> impl Future<Output = Result<u64, SqlError>> + Send + 'a {
         let at = Location::caller();
-        async move { run_execute(self, Target::Pool(&self.inner.pool), statement, at).await }
+        async move { on_db!(self, |target| run_execute(self, target, statement, at).await) }
     }
 
     /// Runs an insert and returns the new row's integer key from column `id_column`
@@ -263,7 +299,7 @@ impl Db {
         id_column: &'static str,
     ) -> impl Future<Output = Result<i64, SqlError>> + Send + 'a {
         let at = Location::caller();
-        async move { run_insert(self, Target::Pool(&self.inner.pool), statement, id_column, at).await }
+        async move { on_db!(self, |target| run_insert(self, target, statement, id_column, at).await) }
     }
 
     /// The row `statement` selects, or 404: Flask-SQLAlchemy's `db.get_or_404`.
@@ -292,9 +328,7 @@ impl Db {
         let at = Location::caller();
         async move {
             let limited = statement.clone().limit(1).to_owned();
-            run_fetch_optional(self, Target::Pool(&self.inner.pool), &limited, at)
-                .await?
-                .ok_or(SqlError::NotFound(None))
+            on_db!(self, |target| run_fetch_optional(self, target, &limited, at).await)?.ok_or(SqlError::NotFound(None))
         }
     }
 
@@ -312,7 +346,7 @@ impl Db {
         let at = Location::caller();
         async move {
             let limited = statement.clone().limit(2).to_owned();
-            let mut rows: Vec<T> = run_fetch_all(self, Target::Pool(&self.inner.pool), &limited, at).await?;
+            let mut rows: Vec<T> = on_db!(self, |target| run_fetch_all(self, target, &limited, at).await)?;
             match rows.len() {
                 1 => Ok(rows.remove(0)),
                 _ => Err(SqlError::NotFound(None)),
@@ -324,11 +358,13 @@ impl Db {
     pub(crate) async fn execute_schema<S: SchemaStatement>(&self, statement: &S) -> Result<(), SqlError> {
         let started = Instant::now();
         let at = Location::caller();
-        on_backend!(Target::Pool(&self.inner.pool), |exec, builder| {
-            let sql = statement.render(builder);
-            let result = sqlx::query(built(sql.clone())).execute(exec).await;
-            observe(self, &sql, 0, started, at);
-            result?;
+        on_db!(self, |target| {
+            on_backend!(target, |exec, builder| {
+                let sql = statement.render(builder);
+                let result = sqlx::query(built(sql.clone())).execute(exec).await;
+                observe(self, &sql, 0, started, at);
+                result?;
+            });
         });
         Ok(())
     }
@@ -353,7 +389,7 @@ impl Db {
         let started = Instant::now();
         let select = sea_query::Query::select().expr(sea_query::Expr::val(1)).to_owned();
         // Executed rather than decoded: `1` is INT4 on Postgres but BIGINT on MariaDB.
-        run_execute(self, Target::Pool(&self.inner.pool), &select, Location::caller()).await?;
+        on_db!(self, |target| run_execute(self, target, &select, Location::caller()).await)?;
         Ok(started.elapsed())
     }
 }
@@ -468,7 +504,10 @@ pub(crate) async fn run_insert(
         Target::Pool(Pool::MySql(pool)) => mysql_insert(db, pool, statement, at).await,
         #[cfg(feature = "mysql")]
         Target::Tx(TxConn::MySql(tx)) => mysql_insert(db, &mut **tx, statement, at).await,
-        #[cfg_attr(not(feature = "mysql"), expect(unreachable_patterns, reason = "other arms are compiled out"))]
+        #[cfg_attr(
+            not(any(feature = "sqlite", feature = "postgres")),
+            expect(unreachable_patterns, reason = "only MariaDB/MySQL is compiled in")
+        )]
         other => {
             let returning = statement.clone().returning_col(id_column).to_owned();
             run_fetch_scalar(db, other, &returning, at).await

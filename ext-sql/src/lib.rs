@@ -39,7 +39,7 @@
 //! | `sqlite` (default) | SQLite, bundled: the embedded default |
 //! | `postgres` | PostgreSQL, over rustls |
 //! | `mysql` | MariaDB and MySQL, over rustls |
-//! | `testing` | [`testing::TestDatabase`]: a fresh database per test on each backend |
+//! | `testing` | [`testing::TestDatabase`] (a fresh database per test on each backend) and [`testing::TestTransaction`] (transaction-per-test: one shared schema, every test's writes rolled back) |
 //!
 //! # Backends done right
 //!
@@ -72,6 +72,7 @@
 //! | `db.create_all()` / `db.drop_all()` | [`Databases::create_all`] / [`Databases::drop_all`] per bind |
 //! | `__bind_key__ = "analytics"` | [`Table::bind`], and the [`Bind`] extractor |
 //! | `get_recorded_queries()` | [`RecordedQueries`] |
+//! | pytest fixture wrapping each test in `connection.begin()` … `rollback()` | [`testing::TestTransaction`] (requests become savepoints inside it) |
 //!
 //! Differences, each for a reason: `max_per_page` defaults to 100 and applies on every path
 //! (Flask-SQLAlchemy lets `?per_page=100000` through); `one_or_404` refuses several rows;
@@ -85,6 +86,7 @@ compile_error!("phial-sql needs at least one backend feature: sqlite, postgres o
 mod backend;
 mod config;
 mod databases;
+#[macro_use]
 mod db;
 mod error;
 mod extension;

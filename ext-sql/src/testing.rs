@@ -1,15 +1,26 @@
 //! A fresh, isolated database per test (feature `testing`).
 
 use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use phial_core::testing::{Service, service_url};
 
 use crate::backend::Backend;
 use crate::config::SqlConfig;
+use crate::databases::Databases;
+use crate::db::Db;
+use crate::error::SqlError;
+use crate::tx::Pinned;
 
 enum Cleanup {
     Folder(PathBuf),
-    Database { admin_url: String, name: String, backend: Backend },
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    Database {
+        admin_url: String,
+        name: String,
+        backend: Backend,
+    },
 }
 
 /// A database made for one test and removed afterwards: a temporary SQLite file, or a
@@ -49,6 +60,7 @@ fn random_name() -> String {
 }
 
 /// `url` with its database (path) replaced by `name`.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
@@ -127,6 +139,10 @@ impl TestDatabase {
     }
 
     /// One database per enabled backend whose server is reachable: SQLite always.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "mysql")),
+        expect(clippy::unused_async, reason = "async when a server backend is compiled in")
+    )]
     pub async fn available() -> Vec<Self> {
         #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), expect(unused_mut, reason = "only SQLite"))]
         let mut all = vec![Self::sqlite()];
@@ -159,6 +175,7 @@ impl Drop for TestDatabase {
             Cleanup::Folder(folder) => {
                 let _ = std::fs::remove_dir_all(folder);
             }
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
             Cleanup::Database { admin_url, name, backend } => {
                 // Drop runs outside async code more often than not; a short-lived runtime on
                 // its own thread works from both.
@@ -176,10 +193,7 @@ impl Drop for TestDatabase {
     }
 }
 
-#[cfg_attr(
-    not(all(feature = "postgres", feature = "mysql")),
-    expect(unused_variables, reason = "backends compiled out")
-)]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn drop_database(admin_url: &str, name: &str, backend: Backend) -> Option<()> {
     match backend {
         #[cfg(feature = "postgres")]
@@ -202,7 +216,111 @@ async fn drop_database(admin_url: &str, name: &str, backend: Backend) -> Option<
     }
 }
 
-#[cfg(test)]
+/// Transaction-per-test mode: while it is open, every statement on the app's databases (through
+/// [`Db`], [`Tx`](crate::Tx), `create_all`, any clone of them) runs inside one transaction
+/// per database, and [`rollback`](Self::rollback) (or dropping it) discards all of it.
+///
+/// Many tests can then share one database with its schema created once, each seeing only its
+/// own rows, without paying for a fresh database per test. A request's transaction becomes a
+/// savepoint inside the test's, so commit-on-success and rollback-on-error still behave as in
+/// production: a handler that fails leaves no row even within the test.
+///
+/// Limits: the statements of one test share one connection, so send a test's requests one at
+/// a time (as awaiting each [`TestClient`](phial_core::testing::TestClient) call does); on
+/// MariaDB/MySQL, DDL commits by itself, so create the schema before opening the transaction;
+/// on SQLite, a test that writes holds the database's write lock until it ends, so tests
+/// sharing one SQLite file wait for each other (give each its own [`TestDatabase`] instead).
+///
+/// # Examples
+///
+/// ```
+/// use phial_sql::testing::{TestDatabase, TestTransaction};
+/// use phial_sql::{Databases, Table};
+/// use sea_query::{ColumnDef, Expr, Query};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_sql::SqlError> {
+/// let database = TestDatabase::sqlite();
+/// let note = Table::new(sea_query::Table::create().table("note").col(ColumnDef::new("body").text()).to_owned());
+/// let databases = Databases::connect(&database.config(), std::path::Path::new("."), vec![note]).await?;
+/// databases.create_all("default").await?; // the schema, created once for every test
+/// let db = databases.default_db();
+///
+/// let test = TestTransaction::begin(&databases).await?;
+/// db.execute(&Query::insert().into_table("note").columns(["body"]).values_panic(["kept?".into()]).to_owned()).await?;
+/// let count = Query::select().expr(Expr::cust("COUNT(*)")).from("note").to_owned();
+/// assert_eq!(db.fetch_scalar::<i64, _>(&count).await?, 1); // visible inside the test
+/// test.rollback().await?;
+/// assert_eq!(db.fetch_scalar::<i64, _>(&count).await?, 0); // and gone afterwards
+/// # Ok(()) }
+/// ```
+#[must_use = "the transaction is rolled back when this is dropped"]
+pub struct TestTransaction {
+    open: Vec<(Db, Arc<Pinned>)>,
+}
+
+impl std::fmt::Debug for TestTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let binds: Vec<&str> = self.open.iter().map(|(db, _)| db.name()).collect();
+        f.debug_struct("TestTransaction").field("binds", &binds).finish()
+    }
+}
+
+impl TestTransaction {
+    /// Opens a transaction on each database (the default one and every bind).
+    ///
+    /// # Errors
+    ///
+    /// When a database is unreachable, or already has a test transaction open.
+    pub async fn begin(databases: &Databases) -> Result<Self, SqlError> {
+        let mut test = Self { open: Vec::new() };
+        for db in databases.all() {
+            let pinned = Arc::new(Pinned::begin(&db.inner.pool).await?);
+            let mut slot = db.inner.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+            if slot.is_some() {
+                return Err(SqlError::Config(format!("bind `{}` already has a test transaction open", db.name())));
+            }
+            *slot = Some(Arc::clone(&pinned));
+            drop(slot);
+            test.open.push((db.clone(), pinned));
+        }
+        Ok(test)
+    }
+
+    /// Rolls back everything written since [`begin`](Self::begin), and returns the databases
+    /// to their pools.
+    ///
+    /// # Errors
+    ///
+    /// When a rollback fails (the connection is then closed, which discards the writes too).
+    pub async fn rollback(mut self) -> Result<(), SqlError> {
+        let mut first_error = None;
+        for (db, pinned) in std::mem::take(&mut self.open) {
+            unpin(&db);
+            if let Some(conn) = pinned.take().await
+                && let Err(err) = conn.rollback().await
+            {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn unpin(db: &Db) {
+    db.inner.pinned.lock().unwrap_or_else(PoisonError::into_inner).take();
+}
+
+impl Drop for TestTransaction {
+    fn drop(&mut self) {
+        // The transactions are dropped with the last handle on them; sqlx rolls a dropped
+        // transaction back before its connection returns to the pool.
+        for (db, _) in &self.open {
+            unpin(db);
+        }
+    }
+}
+
+#[cfg(all(test, any(feature = "postgres", feature = "mysql")))]
 mod tests {
     use super::*;
 

@@ -55,7 +55,7 @@ impl TxConn {
         Ok(())
     }
 
-    async fn rollback(self) -> Result<(), SqlError> {
+    pub(crate) async fn rollback(self) -> Result<(), SqlError> {
         match self {
             #[cfg(feature = "sqlite")]
             Self::Sqlite(tx) => tx.rollback().await?,
@@ -66,6 +66,101 @@ impl TxConn {
         }
         Ok(())
     }
+
+    /// Runs fixed SQL (savepoint statements) inside the transaction.
+    async fn execute_fixed(&mut self, sql: String) -> Result<(), SqlError> {
+        on_backend!(crate::db::Target::Tx(self), |exec, _builder| {
+            sqlx::query(crate::db::built(sql)).execute(exec).await?;
+        });
+        Ok(())
+    }
+}
+
+/// A transaction that every statement of one database runs in while a test holds it: the
+/// engine of [`TestTransaction`](crate::testing::TestTransaction). Request transactions
+/// become savepoints inside it.
+pub(crate) struct Pinned {
+    conn: tokio::sync::Mutex<Option<TxConn>>,
+    /// Savepoints whose request ended without commit or rollback (a panic): rolled back
+    /// before the next statement.
+    abandoned: Mutex<Vec<String>>,
+    next_savepoint: std::sync::atomic::AtomicU64,
+}
+
+impl Pinned {
+    #[cfg_attr(not(feature = "testing"), expect(dead_code, reason = "opened by `testing::TestTransaction`"))]
+    pub(crate) async fn begin(pool: &Pool) -> Result<Self, SqlError> {
+        Ok(Self {
+            conn: tokio::sync::Mutex::new(Some(TxConn::begin(pool).await?)),
+            abandoned: Mutex::default(),
+            next_savepoint: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// The transaction, after rolling back abandoned savepoints.
+    pub(crate) async fn lock(&self) -> Result<tokio::sync::MappedMutexGuard<'_, TxConn>, SqlError> {
+        let guard = tokio::sync::MutexGuard::try_map(self.conn.lock().await, Option::as_mut)
+            .map_err(|_| SqlError::Config("the test transaction has ended".into()))?;
+        let mut guard = guard;
+        let abandoned = std::mem::take(&mut *self.abandoned.lock().unwrap_or_else(PoisonError::into_inner));
+        for name in abandoned.into_iter().rev() {
+            guard.execute_fixed(format!("ROLLBACK TO SAVEPOINT {name}")).await?;
+            guard.execute_fixed(format!("RELEASE SAVEPOINT {name}")).await?;
+        }
+        Ok(guard)
+    }
+
+    /// Takes the transaction out, for the final rollback.
+    #[cfg_attr(not(feature = "testing"), expect(dead_code, reason = "ended by `testing::TestTransaction`"))]
+    pub(crate) async fn take(&self) -> Option<TxConn> {
+        self.conn.lock().await.take()
+    }
+}
+
+/// A request's transaction: its own, or a savepoint in the test transaction.
+enum SlotConn {
+    Own(TxConn),
+    Savepoint(Savepoint),
+}
+
+struct Savepoint {
+    pinned: Arc<Pinned>,
+    name: String,
+    ended: bool,
+}
+
+impl Drop for Savepoint {
+    fn drop(&mut self) {
+        if !self.ended {
+            let name = std::mem::take(&mut self.name);
+            self.pinned.abandoned.lock().unwrap_or_else(PoisonError::into_inner).push(name);
+        }
+    }
+}
+
+impl SlotConn {
+    async fn begin(db: &Db) -> Result<Self, SqlError> {
+        let Some(pinned) = db.pinned() else { return Ok(Self::Own(TxConn::begin(&db.inner.pool).await?)) };
+        let name =
+            format!("phial_request_{}", pinned.next_savepoint.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        pinned.lock().await?.execute_fixed(format!("SAVEPOINT {name}")).await?;
+        Ok(Self::Savepoint(Savepoint { pinned, name, ended: false }))
+    }
+
+    async fn end(self, commit: bool) -> Result<(), SqlError> {
+        match self {
+            Self::Own(conn) if commit => conn.commit().await,
+            Self::Own(conn) => conn.rollback().await,
+            Self::Savepoint(mut savepoint) => {
+                savepoint.ended = true;
+                let mut conn = savepoint.pinned.lock().await?;
+                if !commit {
+                    conn.execute_fixed(format!("ROLLBACK TO SAVEPOINT {}", savepoint.name)).await?;
+                }
+                conn.execute_fixed(format!("RELEASE SAVEPOINT {}", savepoint.name)).await
+            }
+        }
+    }
 }
 
 /// One bind's transaction within a request: begun on first use, ended by the layer.
@@ -73,7 +168,7 @@ struct TxSlot {
     db: Db,
     /// A tokio mutex, held for one statement at a time, so middleware and the handler can
     /// take turns on the same transaction without deadlock.
-    conn: tokio::sync::Mutex<Option<TxConn>>,
+    conn: tokio::sync::Mutex<Option<SlotConn>>,
 }
 
 /// What [`SqlLayer`] puts into each request: the databases, its transactions, its query log.
@@ -101,7 +196,7 @@ impl RequestScope {
         let mut first_error = None;
         for slot in slots {
             let Some(conn) = slot.conn.lock().await.take() else { continue };
-            let result = if commit { conn.commit().await } else { conn.rollback().await };
+            let result = conn.end(commit).await;
             if let Err(err) = result {
                 tracing::error!(bind = %slot.db.name(), error = %err, commit, "ending the request transaction failed");
                 first_error.get_or_insert(err);
@@ -152,11 +247,19 @@ macro_rules! in_tx {
     ($self:ident, |$target:ident| $op:expr) => {{
         let mut guard = $self.slot.conn.lock().await;
         if guard.is_none() {
-            *guard = Some(TxConn::begin(&$self.slot.db.inner.pool).await?);
+            *guard = Some(SlotConn::begin(&$self.slot.db).await?);
         }
-        let conn = guard.as_mut().expect("begun just above");
-        let $target = Target::Tx(conn);
-        $op
+        match guard.as_mut().expect("begun just above") {
+            SlotConn::Own(conn) => {
+                let $target = Target::Tx(conn);
+                $op
+            }
+            SlotConn::Savepoint(savepoint) => {
+                let mut conn = savepoint.pinned.lock().await?;
+                let $target = Target::Tx(&mut conn);
+                $op
+            }
+        }
     }};
 }
 
@@ -266,7 +369,7 @@ impl Tx {
     pub async fn commit(&self) -> Result<(), SqlError> {
         let conn = self.slot.conn.lock().await.take();
         match conn {
-            Some(conn) => conn.commit().await,
+            Some(conn) => conn.end(true).await,
             None => Ok(()),
         }
     }
@@ -279,7 +382,7 @@ impl Tx {
     pub async fn rollback(&self) -> Result<(), SqlError> {
         let conn = self.slot.conn.lock().await.take();
         match conn {
-            Some(conn) => conn.rollback().await,
+            Some(conn) => conn.end(false).await,
             None => Ok(()),
         }
     }

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::post;
 use http::StatusCode;
 use phial_core::axum;
-use phial_sql::testing::TestDatabase;
+use phial_sql::testing::{TestDatabase, TestTransaction};
 use phial_sql::{Databases, SqlError, Tx};
 
 use crate::{app, count, insert_item, names, start};
@@ -141,5 +141,65 @@ async fn a_thousand_failing_requests_return_every_connection() {
         assert_eq!(size as usize, idle, "{:?}: every connection is idle again", database.backend());
         assert!(idle >= baseline_idle, "{:?}: idle {idle} below baseline {baseline_idle}", database.backend());
         assert_eq!(count(databases.default_db()).await, 0);
+    }
+}
+
+#[tokio::test]
+async fn test_transaction_discards_everything_and_keeps_request_semantics() {
+    for database in TestDatabase::available().await {
+        let (running, client, db) = start(
+            app(&database)
+                .endpoint("ok", "/ok", post(|tx: Tx| insert_then(tx, StatusCode::OK)))
+                .endpoint("bad", "/bad", post(|tx: Tx| insert_then(tx, StatusCode::BAD_REQUEST)))
+                .endpoint(
+                    "boom",
+                    "/boom",
+                    post(|tx: Tx| async move {
+                        tx.execute(&insert_item("doomed")).await.unwrap();
+                        let boom = std::hint::black_box(true);
+                        assert!(!boom, "handler exploded after writing");
+                        StatusCode::OK
+                    }),
+                ),
+        )
+        .await;
+        let backend = database.backend();
+        db.execute(&insert_item("before")).await.unwrap();
+        let databases = running.state().require::<Databases>();
+
+        let test = TestTransaction::begin(databases).await.unwrap();
+        let again = TestTransaction::begin(databases).await;
+        assert!(again.is_err(), "{backend:?}: one test transaction per database at a time");
+        db.execute(&insert_item("direct")).await.unwrap();
+        client.post("/bad").await.assert_status(StatusCode::BAD_REQUEST);
+        client.post("/boom").await.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(names(&db).await, ["before", "direct"], "{backend:?}: failed requests roll back");
+        client.post("/ok").await.assert_status(StatusCode::OK);
+        assert_eq!(names(&db).await, ["before", "direct", "written"], "{backend:?}: a success is kept");
+        test.rollback().await.unwrap();
+
+        assert_eq!(names(&db).await, ["before"], "{backend:?}: the test's writes are gone");
+        client.post("/ok").await.assert_status(StatusCode::OK);
+        assert_eq!(count(&db).await, 2, "{backend:?}: back to normal commits afterwards");
+    }
+}
+
+#[tokio::test]
+async fn test_transactions_on_one_server_database_do_not_see_each_other() {
+    for database in TestDatabase::available().await {
+        if database.backend() == phial_sql::Backend::Sqlite {
+            continue; // one writer at a time: documented, each SQLite test gets its own file
+        }
+        let (first_app, first, first_db) = start(app(&database)).await;
+        let (second_app, second, second_db) = start(app(&database)).await;
+        let first_test = TestTransaction::begin(first_app.state().require::<Databases>()).await.unwrap();
+        let second_test = TestTransaction::begin(second_app.state().require::<Databases>()).await.unwrap();
+        first.post("/items").body("one").await.assert_status(StatusCode::CREATED);
+        second.post("/items").body("two").await.assert_status(StatusCode::CREATED);
+        assert_eq!(names(&first_db).await, ["one"], "{:?}", database.backend());
+        assert_eq!(names(&second_db).await, ["two"], "{:?}", database.backend());
+        first_test.rollback().await.unwrap();
+        drop(second_test); // dropping rolls back too
+        assert_eq!(count(&first_db).await, 0, "{:?}", database.backend());
     }
 }
