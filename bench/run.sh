@@ -13,6 +13,8 @@
 #   BENCH_AXUM_ENV       extra VAR=value words for the axum server (e.g.
 #                        "BENCH_AXUM_LAYERS=timeout,catch-panic")
 #   BENCH_OUT [bench/results/latest.md]   where the report is written as well
+#   BENCH_PHIAL_MODE [phial], BENCH_AXUM_MODE [axum]   the servers' modes (bench/sql.sh sets
+#                        phial-sql and axum-sql)
 #   BENCH_NO_BUILD=1     use the binary already built
 set -euo pipefail
 
@@ -28,13 +30,19 @@ AXUM_PORT="${BENCH_AXUM_PORT:-18082}"
 read -r -a PHIAL_ENV <<<"${BENCH_PHIAL_ENV:-}"
 read -r -a AXUM_ENV <<<"${BENCH_AXUM_ENV:-}"
 
+PHIAL_MODE="${BENCH_PHIAL_MODE:-phial}"
+AXUM_MODE="${BENCH_AXUM_MODE:-axum}"
+
 [ "${BENCH_NO_BUILD:-}" = 1 ] || bench_build
 trap stop_servers EXIT
-start_server "$PHIAL_PORT" phial "${PHIAL_ENV[@]}"
-start_server "$AXUM_PORT" axum "${AXUM_ENV[@]}"
-PHIAL_COOKIE="$(login "$PHIAL_PORT")"
-AXUM_COOKIE="$(login "$AXUM_PORT")"
-[ -n "$PHIAL_COOKIE" ] && [ -n "$AXUM_COOKIE" ] || { log "error: /login set no cookie"; exit 1; }
+start_server "$PHIAL_PORT" "$PHIAL_MODE" "${PHIAL_ENV[@]}"
+start_server "$AXUM_PORT" "$AXUM_MODE" "${AXUM_ENV[@]}"
+PHIAL_COOKIE="" AXUM_COOKIE=""
+if [[ " $ROUTES " == *" session "* ]]; then
+    PHIAL_COOKIE="$(login "$PHIAL_PORT")"
+    AXUM_COOKIE="$(login "$AXUM_PORT")"
+    [ -n "$PHIAL_COOKIE" ] && [ -n "$AXUM_COOKIE" ] || { log "error: /login set no cookie"; exit 1; }
+fi
 
 # The cookie a route needs: only /session reads one.
 cookie_for() {
@@ -80,7 +88,7 @@ for route in $ROUTES; do
 done
 
 report="$(
-    printf '# phial vs bare axum — %s\n\n' "$start_time"
+    printf '# %s vs %s — %s\n\n' "$PHIAL_MODE" "$AXUM_MODE" "$start_time"
     printf -- '- machine: %s\n' "$(machine_line)"
     printf -- '- commit: %s%s\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         "$(git -C "$ROOT" diff --quiet HEAD -- core 2>/dev/null || echo ' (core has uncommitted changes)')"

@@ -4,6 +4,8 @@
 //! ```text
 //! phial-bench phial 8001   # phial: App::builder() ... build()?.start().await?.serve(...)
 //! phial-bench axum 8002    # bare axum::Router, the same handlers, no layers
+//! phial-bench phial-sql 8003  # GET /items/{id} and /items?page=N through phial-sql
+//! phial-bench axum-sql 8004   # the same queries with plain sqlx in bare axum
 //! ```
 //!
 //! Both bind `127.0.0.1:<port>` and serve `GET /text`, `/json`, `/user/{name}`, `/template`,
@@ -22,13 +24,14 @@
 mod axum_app;
 mod common;
 mod phial_app;
+mod sql_app;
 
 use anyhow::{Context as _, bail};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(port)) = (args.next(), args.next()) else {
-        bail!("usage: phial-bench <phial|axum> <port>");
+        bail!("usage: phial-bench <phial|axum|phial-sql|axum-sql> <port>");
     };
     let port: u16 = port.parse().with_context(|| format!("port `{port}` is not a number"))?;
     init_tracing();
@@ -40,7 +43,9 @@ fn main() -> anyhow::Result<()> {
         match mode.as_str() {
             "phial" => phial_app::serve(listener).await,
             "axum" => axum_app::serve(listener).await,
-            other => bail!("unknown mode `{other}`; use `phial` or `axum`"),
+            "phial-sql" => sql_app::serve_phial(listener).await,
+            "axum-sql" => sql_app::serve_axum(listener).await,
+            other => bail!("unknown mode `{other}`; use `phial`, `axum`, `phial-sql` or `axum-sql`"),
         }
     })
 }

@@ -9,7 +9,7 @@ use phial_core::prelude::*;
 use crate::common::{ITEMS, Message, PAGE, TEXT, TITLE, USER, USER_KEY, greeting, template_dir};
 
 /// The secret key when `SECRET_KEY` is not set: long and random-looking, as production demands.
-const BENCH_SECRET: &str = "3f9c1e7a52b84d06a1c9e2f47b3d58a0c6e1f29d84b7a35e";
+pub(crate) const BENCH_SECRET: &str = "3f9c1e7a52b84d06a1c9e2f47b3d58a0c6e1f29d84b7a35e";
 
 pub(crate) async fn serve(listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let secret = std::env::var("SECRET_KEY").unwrap_or_else(|_| BENCH_SECRET.to_owned());

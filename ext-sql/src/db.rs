@@ -1,5 +1,6 @@
 //! [`Db`]: a handle on one database, and the statements it runs.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
@@ -26,6 +27,56 @@ use crate::tx::{Pinned, RequestScope, TxConn};
 /// rustdoc of [`Db`] warns about). That is the audit `AssertSqlSafe` asks for.
 pub(crate) fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
+}
+
+/// A `SELECT` for the helpers that add a `LIMIT` or `OFFSET` to it ([`Db::first_or_404`],
+/// [`Db::paginate`], ...): pass it by value and it is used as is, or by reference and it is
+/// copied first.
+///
+/// A statement built for one call is best passed by value: copying a sea-query statement
+/// costs about as much as rendering it.
+///
+/// # Examples
+///
+/// ```
+/// use phial_sql::{Db, SqlError};
+/// use sea_query::{Expr, ExprTrait, Query};
+///
+/// #[derive(sqlx::FromRow)]
+/// struct User { id: i64, username: String }
+///
+/// async fn by_id(db: Db, id: i64) -> Result<User, SqlError> {
+///     // Built for this call: by value, no copy.
+///     db.get_or_404(Query::select().columns(["id", "username"]).from("user").and_where(Expr::col("id").eq(id)).to_owned()).await
+/// }
+///
+/// async fn first_and_only(db: Db, select: &sea_query::SelectStatement) -> Result<(User, User), SqlError> {
+///     // Reused: by reference.
+///     Ok((db.first_or_404(select).await?, db.one_or_404(select).await?))
+/// }
+/// ```
+pub trait IntoSelect<'a> {
+    /// The statement, borrowed or owned.
+    fn into_select(self) -> Cow<'a, SelectStatement>;
+}
+
+impl<'a> IntoSelect<'a> for SelectStatement {
+    fn into_select(self) -> Cow<'a, SelectStatement> {
+        Cow::Owned(self)
+    }
+}
+
+impl<'a> IntoSelect<'a> for &'a SelectStatement {
+    fn into_select(self) -> Cow<'a, SelectStatement> {
+        Cow::Borrowed(self)
+    }
+}
+
+/// `statement` with `LIMIT limit`, copied only when borrowed.
+pub(crate) fn limited<'a>(statement: impl IntoSelect<'a>, limit: u64) -> SelectStatement {
+    let mut statement = statement.into_select().into_owned();
+    statement.limit(limit);
+    statement
 }
 
 /// Where a statement runs: the pool, or a request's open transaction.
@@ -302,7 +353,8 @@ impl Db {
         async move { on_db!(self, |target| run_insert(self, target, statement, id_column, at).await) }
     }
 
-    /// The row `statement` selects, or 404: Flask-SQLAlchemy's `db.get_or_404`.
+    /// The row `statement` selects, or 404: Flask-SQLAlchemy's `db.get_or_404`. Pass the
+    /// statement by value when it is built for this call (see [`IntoSelect`]).
     ///
     /// # Errors
     ///
@@ -310,7 +362,7 @@ impl Db {
     #[track_caller]
     pub fn get_or_404<'a, T: FromDbRow>(
         &'a self,
-        statement: &'a SelectStatement,
+        statement: impl IntoSelect<'a>,
     ) -> impl Future<Output = Result<T, SqlError>> + Send + 'a {
         self.first_or_404(statement)
     }
@@ -323,11 +375,11 @@ impl Db {
     #[track_caller]
     pub fn first_or_404<'a, T: FromDbRow>(
         &'a self,
-        statement: &'a SelectStatement,
+        statement: impl IntoSelect<'a>,
     ) -> impl Future<Output = Result<T, SqlError>> + Send + 'a {
         let at = Location::caller();
+        let limited = limited(statement, 1);
         async move {
-            let limited = statement.clone().limit(1).to_owned();
             on_db!(self, |target| run_fetch_optional(self, target, &limited, at).await)?.ok_or(SqlError::NotFound(None))
         }
     }
@@ -341,11 +393,11 @@ impl Db {
     #[track_caller]
     pub fn one_or_404<'a, T: FromDbRow>(
         &'a self,
-        statement: &'a SelectStatement,
+        statement: impl IntoSelect<'a>,
     ) -> impl Future<Output = Result<T, SqlError>> + Send + 'a {
         let at = Location::caller();
+        let limited = limited(statement, 2);
         async move {
-            let limited = statement.clone().limit(2).to_owned();
             let mut rows: Vec<T> = on_db!(self, |target| run_fetch_all(self, target, &limited, at).await)?;
             match rows.len() {
                 1 => Ok(rows.remove(0)),

@@ -78,6 +78,30 @@
 //! (Flask-SQLAlchemy lets `?per_page=100000` through); `one_or_404` refuses several rows;
 //! writes are never committed by an error response; there is no ORM identity map — a query is
 //! a query.
+//!
+//! # Performance
+//!
+//! Statements are built and rendered per call. A sea-query chain that ends in `.to_owned()`
+//! copies the whole statement, and so does passing one by reference to a helper that adds a
+//! `LIMIT` ([`Db::first_or_404`], [`Db::paginate`], ...). On hot paths build the statement in
+//! place and pass it by value ([`IntoSelect`]):
+//!
+//! ```
+//! use phial_sql::{Db, SqlError};
+//! use sea_query::{Expr, ExprTrait, Query};
+//!
+//! #[derive(sqlx::FromRow)]
+//! struct Item { id: i64, name: String }
+//!
+//! async fn item(db: Db, id: i64) -> Result<Item, SqlError> {
+//!     let mut select = Query::select();
+//!     select.columns(["id", "name"]).from("item").and_where(Expr::col("id").eq(id));
+//!     db.get_or_404(select).await // no copy of the statement anywhere
+//! }
+//! ```
+//!
+//! `bench/sql.sh` in the repository compares phial-sql with the same queries written as SQL
+//! strings for plain sqlx in a bare axum app; the numbers are in `bench/README.md`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
@@ -102,7 +126,7 @@ mod tx;
 pub use backend::Backend;
 pub use config::{BindConfig, PoolConfig, SqlConfig};
 pub use databases::{Bind, BindName, DEFAULT_BIND, Databases};
-pub use db::Db;
+pub use db::{Db, IntoSelect};
 pub use error::SqlError;
 pub use extension::SqlExtension;
 pub use paginate::{Keyed, KeysetPage, KeysetRequest, Page, PageRequest};

@@ -4,11 +4,11 @@ use axum::extract::{FromRef, FromRequestParts};
 use base64::Engine as _;
 use http::request::Parts;
 use phial_core::axum;
-use sea_query::{Asterisk, Expr, Order, SelectStatement};
+use sea_query::{Asterisk, Expr, Order};
 use serde::Serialize;
 
 use crate::databases::Databases;
-use crate::db::Db;
+use crate::db::{Db, IntoSelect};
 use crate::error::SqlError;
 use crate::row::FromDbRow;
 
@@ -252,15 +252,16 @@ impl Db {
     /// # Errors
     ///
     /// [`SqlError::NotFound`] for an out-of-range page with `error_out`, or a database error.
-    pub async fn paginate<T: FromDbRow>(
+    pub async fn paginate<'a, T: FromDbRow>(
         &self,
-        select: &SelectStatement,
+        select: impl IntoSelect<'a>,
         request: &PageRequest,
     ) -> Result<Page<T>, SqlError> {
         // Scoped: `ExprTrait` adds `max`/`min` to every type, which would shadow `Ord`'s.
         use sea_query::ExprTrait as _;
+        let select = select.into_select();
         let total = if request.count {
-            let mut inner = select.clone();
+            let mut inner = select.as_ref().clone();
             inner.clear_order_by();
             let count = sea_query::Query::select()
                 .expr(Expr::col(Asterisk).count())
@@ -282,7 +283,8 @@ impl Db {
             }
         }
         let extra = u64::from(!request.count);
-        let query = select.clone().limit(request.per_page + extra).offset(request.offset()).to_owned();
+        let mut query = select.into_owned();
+        query.limit(request.per_page + extra).offset(request.offset());
         let mut items: Vec<T> = self.fetch_all(&query).await?;
         let more = usize::try_from(request.per_page).is_ok_and(|per_page| items.len() > per_page);
         if more {
@@ -301,14 +303,14 @@ impl Db {
     /// # Errors
     ///
     /// [`SqlError::NotFound`] for a malformed cursor, or a database error.
-    pub async fn paginate_keyset<T: FromDbRow + Keyed>(
+    pub async fn paginate_keyset<'a, T: FromDbRow + Keyed>(
         &self,
-        select: &SelectStatement,
+        select: impl IntoSelect<'a>,
         key: &'static str,
         request: &KeysetRequest,
     ) -> Result<KeysetPage<T>, SqlError> {
         use sea_query::ExprTrait as _;
-        let mut query = select.clone();
+        let mut query = select.into_select().into_owned();
         if let Some(after) = request.after()? {
             query.and_where(match request.order {
                 Order::Desc => Expr::col(key).lt(after),

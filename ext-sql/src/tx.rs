@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use http::request::Parts;
 use phial_core::{HttpError, axum, tower};
-use sea_query::{InsertStatement, SelectStatement};
+use sea_query::InsertStatement;
 use sea_query_sqlx::SqlxBinder;
 use tower::{Layer, Service};
 
 use crate::backend::Pool;
 use crate::databases::Databases;
-use crate::db::{Db, Target, run_execute, run_fetch_all, run_fetch_optional, run_fetch_scalar, run_insert};
+use crate::db::{
+    Db, IntoSelect, Target, limited, run_execute, run_fetch_all, run_fetch_optional, run_fetch_scalar, run_insert,
+};
 use crate::error::SqlError;
 use crate::record::QueryLog;
 use crate::row::{FromDbRow, FromDbValue};
@@ -348,11 +350,11 @@ impl Tx {
     #[track_caller]
     pub fn first_or_404<'a, T: FromDbRow>(
         &'a self,
-        statement: &'a SelectStatement,
+        statement: impl IntoSelect<'a>,
     ) -> impl Future<Output = Result<T, SqlError>> + Send + 'a {
         let at = Location::caller();
+        let limited = limited(statement, 1);
         async move {
-            let limited = statement.clone().limit(1).to_owned();
             in_tx!(self, |target| run_fetch_optional(&self.slot.db, target, &limited, at).await)?
                 .ok_or(SqlError::NotFound(None))
         }
