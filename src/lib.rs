@@ -27,13 +27,13 @@
 //! | `testing` | `phial-core` | `app.test_client()` | available |
 //! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | available |
 //! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available (first part) |
-//! | `login` | `phial-login` | Flask-Login | coming |
+//! | `login` | `phial-login` | Flask-Login | in progress |
 //! | `forms` | `phial-forms` | Flask-WTF | coming |
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | coming |
 //! | `mail` | `phial-mail` | Flask-Mail | coming |
 //! | `cache` | `phial-cache` | Flask-Caching | coming |
 //! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
-//! | `redis` | | Redis backends of cache, limiter, sessions, JWT blocklist | coming |
+//! | `redis` | `phial-core` | the shared Redis connection; Redis session store (later: backends of cache, limiter, JWT blocklist) | available |
 //! | `full` | | everything above | |
 //!
 //! An extension's module appears here when its feature is on, e.g. `phial::sql` with `sql`.
@@ -55,6 +55,11 @@ pub use phial_sql as sql;
 #[cfg(feature = "migrate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "migrate")))]
 pub use phial_migrate as migrate;
+
+/// Logins: Flask-Login's role (feature `login`).
+#[cfg(feature = "login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "login")))]
+pub use phial_login as login;
 
 /// Everything an app usually needs: `use phial::prelude::*;`.
 pub mod prelude {
