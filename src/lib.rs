@@ -26,7 +26,7 @@
 //! | `templates` | `phial-core` | Jinja2 templates (minijinja) | available |
 //! | `testing` | `phial-core` | `app.test_client()` | available |
 //! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | available |
-//! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available (first part) |
+//! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available |
 //! | `login` | `phial-login` | Flask-Login | in progress |
 //! | `forms` | `phial-forms` | Flask-WTF | coming |
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | coming |
