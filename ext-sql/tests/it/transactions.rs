@@ -19,6 +19,13 @@ async fn insert_then(tx: Tx, status: StatusCode) -> Result<StatusCode, SqlError>
     Ok(status)
 }
 
+async fn insert_then_panic(tx: Tx) -> StatusCode {
+    tx.execute(&insert_item("doomed")).await.unwrap();
+    let boom = std::hint::black_box(true);
+    assert!(!boom, "handler exploded after writing");
+    StatusCode::OK
+}
+
 #[tokio::test]
 async fn success_commits_and_error_status_rolls_back() {
     for database in TestDatabase::available().await {
@@ -44,17 +51,7 @@ async fn success_commits_and_error_status_rolls_back() {
 #[tokio::test]
 async fn panic_rolls_back() {
     for database in TestDatabase::available().await {
-        let (_running, client, db) = start(app(&database).endpoint(
-            "boom",
-            "/boom",
-            post(|tx: Tx| async move {
-                tx.execute(&insert_item("doomed")).await.unwrap();
-                let boom = std::hint::black_box(true);
-                assert!(!boom, "handler exploded after writing");
-                StatusCode::OK
-            }),
-        ))
-        .await;
+        let (_running, client, db) = start(app(&database).endpoint("boom", "/boom", post(insert_then_panic))).await;
         client.post("/boom").await.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
         // The rollback of a dropped transaction completes as the connection returns.
         for _ in 0..50 {
@@ -151,16 +148,7 @@ async fn test_transaction_discards_everything_and_keeps_request_semantics() {
             app(&database)
                 .endpoint("ok", "/ok", post(|tx: Tx| insert_then(tx, StatusCode::OK)))
                 .endpoint("bad", "/bad", post(|tx: Tx| insert_then(tx, StatusCode::BAD_REQUEST)))
-                .endpoint(
-                    "boom",
-                    "/boom",
-                    post(|tx: Tx| async move {
-                        tx.execute(&insert_item("doomed")).await.unwrap();
-                        let boom = std::hint::black_box(true);
-                        assert!(!boom, "handler exploded after writing");
-                        StatusCode::OK
-                    }),
-                ),
+                .endpoint("boom", "/boom", post(insert_then_panic)),
         )
         .await;
         let backend = database.backend();
