@@ -257,9 +257,14 @@ fn select_store(app: &AppConfig, ctx: &mut StartCtx) -> Result<Option<Arc<dyn Se
     }
     let known: Vec<&str> = ctx.session_stores.iter().map(|(n, _)| n.as_str()).collect();
     ctx.session_stores.iter().find(|(n, _)| n == name).map(|(_, s)| Some(Arc::clone(s))).ok_or_else(|| {
+        let hint = match name {
+            "redis" => "; add `RedisExtension` (feature `redis`) to offer it",
+            "sql" => "; call `SqlExtension::session_store()` to offer it",
+            _ => "",
+        };
         Error::config(
             "app.session.store",
-            format!("unknown session store `{name}`; available: cookie, {}", known.join(", ")),
+            format!("unknown session store `{name}`; available: cookie, {}{hint}", known.join(", ")),
         )
     })
 }

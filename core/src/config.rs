@@ -8,8 +8,9 @@
 //! 3. `phial.toml` in the config directory (the working directory unless
 //!    [`AppBuilder::config_dir`](crate::AppBuilder::config_dir) says otherwise);
 //! 4. `phial.<profile>.toml`;
-//! 5. the conventional Flask variables `SECRET_KEY` (→ `app.secret_key`) and `DATABASE_URL`
-//!    (→ `sql.url`, when an extension owns section `sql`);
+//! 5. the conventional Flask variables `SECRET_KEY` (→ `app.secret_key`), `DATABASE_URL`
+//!    (→ `sql.url`, when an extension owns section `sql`) and `REDIS_URL` (→ `redis.url`, when
+//!    an extension owns section `redis`);
 //! 6. `PHIAL_<SECTION>__<FIELD>` environment variables, nested with `__`
 //!    (`PHIAL_APP__SESSION__COOKIE_NAME`);
 //! 7. values [set](crate::AppBuilder::set) on the builder (mainly for tests).
@@ -251,10 +252,12 @@ impl ConfigSource {
             }
         }
         let has_sql = defaults.iter().any(|(s, _)| s == "sql");
+        let has_redis = defaults.iter().any(|(s, _)| s == "redis");
         for (name, value) in &env {
             let path = match name.as_str() {
                 "SECRET_KEY" => "app.secret_key".to_owned(),
                 "DATABASE_URL" if has_sql => "sql.url".to_owned(),
+                "REDIS_URL" if has_redis => "redis.url".to_owned(),
                 _ => continue,
             };
             figment = figment.merge(Named::env(name, path, Value::from(value.clone())));
@@ -589,5 +592,18 @@ mod tests {
         let app: AppConfig = ConfigSource::load(&inputs, &defaults).unwrap().extract_section("app").unwrap();
         assert_eq!(app.secret_key.expose(), "from-env");
         assert_eq!(format!("{:?}", app.secret_key), "Secret(\"********\")");
+    }
+
+    #[test]
+    fn redis_url_env_fills_the_redis_section_only_when_it_exists() {
+        #[derive(Serialize, Deserialize)]
+        struct Redis {
+            url: String,
+        }
+        let inputs = ConfigInputs { env: env(&[("REDIS_URL", "redis://cache:6379/1")]), ..ConfigInputs::default() };
+        let redis = vec![("redis".to_owned(), serde_json::json!({ "url": "redis://127.0.0.1:6379" }))];
+        let url = ConfigSource::load(&inputs, &redis).unwrap().extract_section::<Redis>("redis").unwrap().url;
+        assert_eq!(url, "redis://cache:6379/1");
+        assert!(ConfigSource::load(&inputs, &[]).is_ok(), "REDIS_URL without a redis section is ignored");
     }
 }

@@ -45,6 +45,7 @@
 //! |---|---|
 //! | `templates` | [`Templates`], the [`Template`] extractor (minijinja, Jinja2 syntax) |
 //! | `testing` | [`testing::TestClient`]: in-process requests with a cookie jar |
+//! | `redis` | [`redis`]: the one Redis connection every extension shares ([`redis::RedisExtension`], `[redis] url`), and the Redis session store [`session::RedisStore`] |
 //!
 //! # Coming from Flask
 //!
@@ -76,6 +77,9 @@ pub mod health;
 pub mod middleware;
 mod order;
 pub mod outer;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod routing;
 pub mod secret;
 pub mod session;

@@ -65,8 +65,9 @@ pub struct SessionConfig {
     /// request that uses the session. Flask: `SESSION_REFRESH_EACH_REQUEST`, default `True`.
     pub refresh_each_request: bool,
     /// Where session data lives: `"cookie"` (signed, in the browser; the default) or the name of
-    /// a server-side store such as `"memory"`, in which case the cookie holds only a signed id.
-    /// Flask-Session: `SESSION_TYPE`.
+    /// a server-side store, in which case the cookie holds only a signed id: `"memory"` (one
+    /// process), `"redis"` (offered by `RedisExtension`, feature `redis`) or `"sql"` (offered by
+    /// phial-sql's `SqlExtension::session_store()`). Flask-Session: `SESSION_TYPE`.
     pub store: String,
     /// The largest `Set-Cookie` value, in bytes, that the session may produce; a larger cookie
     /// is an error (500, logged) rather than a cookie the browser silently drops. `0` turns the

@@ -11,6 +11,23 @@
 //! These parts work in any axum app; a phial app builds them from its `[app.session]` config
 //! ([`SessionConfig`]) and its secret key.
 //!
+//! # Choosing a store
+//!
+//! `app.session.store` picks where session data lives:
+//!
+//! | store | where | use it when |
+//! |---|---|---|
+//! | `"cookie"` (default) | signed, in the browser's cookie | the session is small (under ~4 KB) and logging out everywhere is not needed: nothing to run |
+//! | `"memory"` ([`MemoryStore`]) | this process | one instance, and losing sessions on restart is fine (development, tests) |
+//! | `"redis"` (`RedisStore`, feature `redis`) | the shared Redis server, with a TTL per session | several instances, or Redis is there anyway; add [`RedisExtension`](crate::redis::RedisExtension) and configure `[redis] url` |
+//! | `"sql"` (phial-sql's `SqlSessionStore`) | table `phial_session` in the app's database, expired rows deleted periodically | several instances and no Redis; call `SqlExtension::new().session_store()` |
+//!
+//! With a server-side store the cookie holds only a signed random id, the data never reaches
+//! the browser, a session can be revoked by deleting its record, and
+//! [`Session::cycle_id`] makes the id from before a login worthless. Each store call is
+//! bounded (see [`SessionLayer::store_timeout`]): a store that is down makes requests that use
+//! the session answer 503, never hang, and they work again once the store is back.
+//!
 //! # Examples
 //!
 //! ```
@@ -79,6 +96,8 @@ mod flash;
 mod handle;
 mod layer;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 
 pub use config::{SameSite, SessionConfig};
@@ -87,6 +106,9 @@ pub use flash::{DEFAULT_FLASH_CATEGORY, FlashMessage};
 pub use handle::Session;
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisStore;
 pub use store::{Record, SessionId, SessionStore};
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 mod app_lifecycle;
 mod cli;
 mod errors;
+#[cfg(feature = "redis")]
+mod redis;
 mod requests;
 mod serve;
 mod templates;
