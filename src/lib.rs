@@ -28,7 +28,7 @@
 //! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | available |
 //! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available |
 //! | `login` | `phial-login` | Flask-Login | in progress |
-//! | `forms` | `phial-forms` | Flask-WTF | coming |
+//! | `forms` | `phial-forms` | Flask-WTF | in progress |
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | coming |
 //! | `mail` | `phial-mail` | Flask-Mail | coming |
 //! | `cache` | `phial-cache` | Flask-Caching | coming |
@@ -60,6 +60,11 @@ pub use phial_migrate as migrate;
 #[cfg(feature = "login")]
 #[cfg_attr(docsrs, doc(cfg(feature = "login")))]
 pub use phial_login as login;
+
+/// Forms: Flask-WTF's role (feature `forms`).
+#[cfg(feature = "forms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "forms")))]
+pub use phial_forms as forms;
 
 /// Everything an app usually needs: `use phial::prelude::*;`.
 pub mod prelude {

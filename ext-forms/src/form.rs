@@ -1,0 +1,363 @@
+//! [`Form`]: the extractor that reads, validates and keeps a submitted form.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use phial_core::axum::extract::{FromRequest, Multipart, Request};
+use phial_core::axum::response::{IntoResponse, Response};
+use phial_core::{HttpError, axum};
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::data::{FieldValue, FormData};
+use crate::messages::{self, Catalog};
+
+/// Error messages by field name, in field-name order. A message that is not a field's (a
+/// body that could not be read at all) is under the empty name `""`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// A submitted form: Flask-WTF's `FlaskForm` as an extractor.
+///
+/// On `POST`, `PUT`, `PATCH` and `DELETE` it reads the body (urlencoded, multipart or JSON)
+/// into `T`, reports every field that does not fit its type (`"Not a valid integer value."`),
+/// then runs `T`'s `validator` checks with WTForms' messages (`"This field is required."`,
+/// `"Field must be between 1 and 140 characters long."`). The handler decides what to do:
+/// [`validate_on_submit`](Self::validate_on_submit) gives the value when the form was
+/// submitted and is valid; otherwise the form keeps the submitted text and the errors for the
+/// template to show again, with a 200, the way Flask apps do it.
+///
+/// For JSON clients (a JSON body, or `Accept: application/json`) an invalid form is answered
+/// by the extractor itself: 422 with `{"error", "message", "errors": {field: [messages]}}`.
+/// A body that is not a form at all is a 400 (bad JSON) or 415 (another content type).
+///
+/// On `GET` and other safe methods the form is not submitted and has no errors.
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::axum::http::StatusCode;
+/// use phial_core::axum::response::{IntoResponse, Redirect, Response};
+/// use phial_forms::Form;
+/// use serde::Deserialize;
+/// use validator::Validate;
+///
+/// #[derive(Deserialize, Validate)]
+/// struct Post {
+///     #[validate(custom(function = "phial_forms::data_required"), length(min = 1, max = 140))]
+///     body: String,
+/// }
+///
+/// async fn new_post(form: Form<Post>) -> Response {
+///     if let Some(post) = form.validate_on_submit() {
+///         // save `post.body` ...
+///         # let _ = post;
+///         return Redirect::to("/").into_response();
+///     }
+///     // Render the page again with the form: `form.value("body")`, `form.errors_for("body")`.
+///     (StatusCode::OK, form.errors_for("body").join(" ")).into_response()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Form<T> {
+    data: FormData,
+    value: Option<T>,
+    errors: FieldErrors,
+    submitted: bool,
+}
+
+impl<T> Form<T> {
+    /// A form that was not submitted (what a `GET` gets), for rendering an empty form.
+    pub fn empty() -> Self {
+        Self { data: FormData::new(), value: None, errors: FieldErrors::new(), submitted: false }
+    }
+
+    /// Whether the request submitted the form (an unsafe method with a form body).
+    pub fn is_submitted(&self) -> bool {
+        self.submitted
+    }
+
+    /// Whether the form was submitted and has no errors.
+    pub fn is_valid(&self) -> bool {
+        self.submitted && self.errors.is_empty() && self.value.is_some()
+    }
+
+    /// The value, when the form was submitted and is valid: Flask-WTF's
+    /// `form.validate_on_submit()`.
+    pub fn validate_on_submit(&self) -> Option<&T> {
+        if self.is_valid() { self.value.as_ref() } else { None }
+    }
+
+    /// The value when valid, or the form back (with its errors) when not.
+    ///
+    /// # Errors
+    ///
+    /// The form itself, when it was not submitted or is not valid.
+    pub fn into_valid(self) -> Result<T, Self> {
+        if self.is_valid() {
+            match self.value {
+                Some(value) => Ok(value),
+                None => Err(Self { value: None, ..self }),
+            }
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Every error, by field: Flask-WTF's `form.errors`.
+    pub fn errors(&self) -> &FieldErrors {
+        &self.errors
+    }
+
+    /// The errors of field `name` (none: an empty slice): `form.<name>.errors`.
+    pub fn errors_for(&self, name: &str) -> &[String] {
+        self.errors.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Adds an error to field `name`, for checks the handler makes itself, such as an async
+    /// "username already taken" against the database; the form is then invalid.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::Form;
+    ///
+    /// # #[derive(serde::Deserialize, validator::Validate)] struct Signup { username: String }
+    /// async fn taken(name: &str) -> bool { name == "admin" }
+    ///
+    /// async fn check(mut form: Form<Signup>) -> Form<Signup> {
+    ///     if let Some(signup) = form.validate_on_submit() {
+    ///         if taken(&signup.username).await {
+    ///             form.add_error("username", "Please use a different username.");
+    ///         }
+    ///     }
+    ///     form
+    /// }
+    /// ```
+    pub fn add_error(&mut self, name: impl Into<String>, message: impl Into<String>) {
+        self.errors.entry(name.into()).or_default().push(message.into());
+    }
+
+    /// The submitted text of field `name`, to show again in the re-rendered form.
+    pub fn value(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.data.get(name)
+    }
+
+    /// The submitted fields.
+    pub fn data(&self) -> &FormData {
+        &self.data
+    }
+
+    /// Reads and validates `data` as a submitted form, with messages from `catalog` (English
+    /// without one). The extractor does this with the request's body.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::{Form, FormData};
+    /// use validator::Validate;
+    ///
+    /// #[derive(serde::Deserialize, Validate)]
+    /// struct Age { #[validate(range(min = 18))] age: u32 }
+    ///
+    /// let form = Form::<Age>::submit(FormData::from_urlencoded(b"age=12"), None);
+    /// assert_eq!(form.errors_for("age"), ["Number must be at least 18."]);
+    /// let form = Form::<Age>::submit(FormData::from_urlencoded(b"age=twelve"), None);
+    /// assert_eq!(form.errors_for("age"), ["Not a valid integer value."]);
+    /// assert_eq!(form.value("age").as_deref(), Some("twelve"));
+    /// ```
+    pub fn submit(data: FormData, catalog: Option<&Catalog>) -> Self
+    where
+        T: DeserializeOwned + Validate,
+    {
+        let (value, failures) = crate::de::read::<T>(&data);
+        let mut errors = FieldErrors::new();
+        for failure in &failures {
+            errors.entry(failure.field.clone()).or_default().push(messages::read_failure(failure.kind, catalog));
+        }
+        if let Some(value) = &value
+            && let Err(invalid) = value.validate()
+        {
+            collect(&invalid, "", &data, catalog, &mut errors, &|field| {
+                failures.iter().any(|failure| failure.field == field)
+            });
+        }
+        Self { data, value, errors, submitted: true }
+    }
+}
+
+/// Flattens validator's nested errors into `errors` (`address.city`, `items-0.name`, as
+/// WTForms names subfields), skipping fields `skip` says already failed to read.
+fn collect(
+    invalid: &ValidationErrors,
+    prefix: &str,
+    data: &FormData,
+    catalog: Option<&Catalog>,
+    errors: &mut FieldErrors,
+    skip: &dyn Fn(&str) -> bool,
+) {
+    for (field, kind) in invalid.errors() {
+        let name = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        if skip(&name) {
+            continue;
+        }
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                // WTForms' required checks stop a field's chain: its other checks do not report.
+                let required = list.iter().find(|error| matches!(error.code.as_ref(), "required" | "data_required"));
+                for error in required.map_or(list.as_slice(), std::slice::from_ref) {
+                    let other = other_field_name(error, &name, data);
+                    errors.entry(name.clone()).or_default().push(messages::validation(error, other, catalog));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &name, data, catalog, errors, skip),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{name}-{index}"), data, catalog, errors, skip);
+                }
+            }
+        }
+    }
+}
+
+/// For a `must_match` error: the other field's name. validator reports the other field's
+/// value, not its name, so it is the submitted field (other than this one) holding that value.
+fn other_field_name<'a>(error: &validator::ValidationError, this: &str, data: &'a FormData) -> Option<&'a str> {
+    if error.code != "must_match" {
+        return None;
+    }
+    let other = error.params.get("other")?;
+    let other = match other {
+        serde_json::Value::String(text) => Cow::Borrowed(text.as_str()),
+        value => Cow::Owned(value.to_string()),
+    };
+    data.names().into_iter().find(|name| *name != this && data.get(name).as_deref() == Some(&*other))
+}
+
+/// Whether the client wants JSON: a JSON body, or an `Accept` header that prefers it (a form
+/// posted without `Accept`, as by `curl`, is answered like a browser's).
+fn wants_json(parts: &http::request::Parts) -> bool {
+    let header = |name| parts.headers.get(name).and_then(|value: &http::HeaderValue| value.to_str().ok());
+    header(CONTENT_TYPE).is_some_and(is_json)
+        || header(ACCEPT).is_some_and(|accept| phial_core::middleware::prefers_json(Some(accept)))
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// Reads the body of `request` as form fields, by its content type.
+async fn read_body(request: Request) -> Result<FormData, HttpError> {
+    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" | "" => {
+            let body = body_bytes(request).await?;
+            Ok(FormData::from_urlencoded(&body))
+        }
+        "multipart/form-data" => read_multipart(request).await,
+        _ if is_json(&essence) => {
+            let body = body_bytes(request).await?;
+            FormData::from_json(&body).map_err(|err| HttpError::bad_request(err.to_string()))
+        }
+        other => Err(HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "A form must be sent as application/x-www-form-urlencoded, multipart/form-data or application/json, not {other}."
+            ),
+        )),
+    }
+}
+
+async fn body_bytes(request: Request) -> Result<bytes::Bytes, HttpError> {
+    bytes::Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| HttpError::new(rejection.status(), rejection.body_text()))
+}
+
+async fn read_multipart(request: Request) -> Result<FormData, HttpError> {
+    let bad = |err: axum::extract::multipart::MultipartError| HttpError::new(err.status(), err.body_text());
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|rejection| HttpError::new(rejection.status(), rejection.body_text()))?;
+    let mut data = FormData::new();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let Some(name) = field.name().map(str::to_owned) else { continue };
+        if field.file_name().is_some() {
+            // Files are read by the upload fields; the form keeps their names only.
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            data.push(name, FieldValue::Text(file_name));
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        data.push(name, FieldValue::Text(text));
+    }
+    Ok(data)
+}
+
+/// The 422 answer to a JSON client whose form is invalid.
+fn unprocessable(errors: &FieldErrors) -> Response {
+    let body = serde_json::json!({
+        "error": "Unprocessable Entity",
+        "message": "The submitted form has errors.",
+        "errors": errors,
+    });
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// Messages in the request's language: a [`Catalog`] a layer put into the request (the
+/// `FormsExtension` does, from `Accept-Language`), or English.
+fn catalog(parts: &http::request::Parts) -> Option<Arc<Catalog>> {
+    parts.extensions.get::<Arc<Catalog>>().cloned()
+}
+
+impl<T, S> FromRequest<S> for Form<T>
+where
+    T: DeserializeOwned + Validate + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
+            return Ok(Self::empty());
+        }
+        let (parts, body) = request.into_parts();
+        let json = wants_json(&parts);
+        let catalog = catalog(&parts);
+        let data = read_body(Request::from_parts(parts, body)).await.map_err(IntoResponse::into_response)?;
+        let form = Self::submit(data, catalog.as_deref());
+        if json && !form.errors.is_empty() {
+            return Err(unprocessable(&form.errors));
+        }
+        Ok(form)
+    }
+}
+
+/// A custom validator for text fields: WTForms' `DataRequired` ("This field is required.")
+/// for text that is empty or only whitespace. (validator's own `required` is for `Option`s.)
+///
+/// # Examples
+///
+/// ```
+/// use validator::Validate;
+///
+/// #[derive(serde::Deserialize, Validate)]
+/// struct Login {
+///     #[validate(custom(function = "phial_forms::data_required"))]
+///     username: String,
+/// }
+///
+/// assert!(Login { username: "  ".into() }.validate().is_err());
+/// assert!(Login { username: "ada".into() }.validate().is_ok());
+/// ```
+///
+/// # Errors
+///
+/// A `data_required` error when `value` holds no data.
+pub fn data_required(value: &str) -> Result<(), validator::ValidationError> {
+    if value.trim().is_empty() { Err(validator::ValidationError::new("data_required")) } else { Ok(()) }
+}
