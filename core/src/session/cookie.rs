@@ -136,8 +136,23 @@ impl CookieSigner {
         self.sign_at(payload, SystemTime::now())
     }
 
-    /// Signs `payload` as if issued at `issued_at`; tests use it to make old values.
-    pub(crate) fn sign_at(&self, payload: &[u8], issued_at: SystemTime) -> String {
+    /// Signs `payload` as if issued at `issued_at`: for tests that need an old (expired) value
+    /// without waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use phial_core::Secret;
+    /// use phial_core::session::{CookieSigner, SignatureError};
+    ///
+    /// let signer = CookieSigner::new(&Secret::new("change me"), &[])?;
+    /// let old = signer.sign_at(b"hello", SystemTime::now() - Duration::from_secs(7200));
+    /// assert_eq!(signer.verify(&old, Duration::from_secs(3600)).unwrap_err(), SignatureError::Expired);
+    /// # Ok::<(), phial_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn sign_at(&self, payload: &[u8], issued_at: SystemTime) -> String {
         let seconds = issued_at.duration_since(UNIX_EPOCH).map_or(0, |age| age.as_secs()).to_be_bytes();
         let first = seconds.iter().position(|&byte| byte != 0).unwrap_or(seconds.len() - 1);
         let mut value = URL_SAFE_NO_PAD.encode(payload);

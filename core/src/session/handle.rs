@@ -29,6 +29,19 @@ pub(super) struct Shared {
     pub(super) store_timeout: Duration,
 }
 
+/// The prefix of session keys that [`Session::cycle_id`] removes: values that belong to one
+/// login, not to the browser (phial-forms keeps its CSRF secret under it).
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::session::PER_LOGIN_PREFIX;
+///
+/// let key = format!("{PER_LOGIN_PREFIX}csrf");
+/// assert_eq!(key, "_per_login.csrf");
+/// ```
+pub const PER_LOGIN_PREFIX: &str = "_per_login.";
+
 /// The session of the current request: Flask's `session`.
 ///
 /// Get it with the axum extractor (`session: Session`) in a handler, or with
@@ -384,6 +397,10 @@ impl Session {
     /// fixation). Call it when privileges change: login, logout, sudo. A cookie session has no
     /// id; it is only marked modified, so its cookie is signed again.
     ///
+    /// Either way, every key that starts with [`PER_LOGIN_PREFIX`] is removed: values bound to
+    /// who is logged in, such as the CSRF secret of phial-forms, so a token taken before the
+    /// change is refused after it. Other keys stay.
+    ///
     /// # Examples
     ///
     /// ```
@@ -397,7 +414,7 @@ impl Session {
     /// ```
     pub fn cycle_id(&self) {
         self.with_state(|state, shared| {
-            state.record(shared);
+            state.record(shared).data.retain(|key, _| !key.starts_with(PER_LOGIN_PREFIX));
             state.cycle = true;
             state.modified = true;
         });

@@ -51,6 +51,16 @@ fn routes() -> Router {
                 s.insert("user", "alice")
             }),
         )
+        .route(
+            "/set-per-login",
+            get(|s: Session| async move { s.insert(format!("{PER_LOGIN_PREFIX}secret"), "s3cret").map(|()| "ok") }),
+        )
+        .route(
+            "/per-login",
+            get(|s: Session| async move {
+                s.get::<String>(&format!("{PER_LOGIN_PREFIX}secret")).unwrap_or_else(|| "none".into())
+            }),
+        )
         .route("/id", get(|s: Session| async move { s.id().map_or("none".to_owned(), |id| id.as_str().to_owned()) }))
         .route(
             "/flash",
@@ -359,6 +369,26 @@ async fn cycle_id_rotates_the_id_and_the_old_id_no_longer_loads() {
     assert_eq!(store.len(), 1, "the old record is deleted");
     assert_eq!(body(send(&app, "/get", Some(&new)).await).await, "alice");
     assert_eq!(body(send(&app, "/get", Some(&old)).await).await, "none");
+}
+
+#[tokio::test]
+async fn cycle_id_drops_per_login_values_and_keeps_the_rest() {
+    for store in [None, Some(Arc::new(MemoryStore::new()))] {
+        let app = match &store {
+            Some(store) => memory_app(store),
+            None => cookie_app(),
+        };
+        let first = pair(&set_cookie(&send(&app, "/set-per-login", None).await).expect("cookie written"));
+        assert_eq!(body(send(&app, "/per-login", Some(&first)).await).await, "s3cret");
+        let cycled = pair(&set_cookie(&send(&app, "/cycle", Some(&first)).await).expect("cookie written"));
+        assert_eq!(
+            body(send(&app, "/per-login", Some(&cycled)).await).await,
+            "none",
+            "server store: {}",
+            store.is_some()
+        );
+        assert_eq!(body(send(&app, "/get", Some(&cycled)).await).await, "alice");
+    }
 }
 
 #[tokio::test]
