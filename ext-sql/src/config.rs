@@ -47,6 +47,11 @@ pub struct SqlConfig {
     /// Bad or out-of-range `page`/`per_page` → 404 (Flask-SQLAlchemy's `error_out=True`);
     /// `false` clamps them instead.
     pub error_out: bool,
+    /// Seconds between deletions of expired sessions when
+    /// [`SqlExtension::session_store`](crate::SqlExtension::session_store) is on (`0` never
+    /// deletes; expired sessions are ignored either way). Default 600. Flask-Session:
+    /// `SESSION_CLEANUP_N_REQUESTS`, which cleans up on a share of requests instead.
+    pub session_cleanup_interval: f64,
 }
 
 impl Default for SqlConfig {
@@ -61,6 +66,7 @@ impl Default for SqlConfig {
             per_page: 20,
             max_per_page: 100,
             error_out: true,
+            session_cleanup_interval: 600.0,
         }
     }
 }

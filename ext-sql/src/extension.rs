@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use phial_core::prelude::*;
 use phial_core::{CliCommand, clap};
@@ -10,6 +11,7 @@ use crate::config::SqlConfig;
 use crate::databases::Databases;
 use crate::error::SqlError;
 use crate::schema::Table;
+use crate::session::SqlSessionStore;
 use crate::tx::SqlLayer;
 
 /// The phial extension for SQL databases: Flask-SQLAlchemy's `SQLAlchemy(app)`.
@@ -17,7 +19,8 @@ use crate::tx::SqlLayer;
 /// At build it adds [`SqlLayer`] (stage `Outer`, so every later layer can share the request's
 /// transaction) and the `sql check` command; at start it connects the default database and
 /// every bind, failing startup with a clear message when a URL is missing or a database does
-/// not answer within its acquire timeout; at shutdown it closes the pools.
+/// not answer within its acquire timeout; at shutdown it closes the pools. With
+/// [`session_store`](Self::session_store) it also keeps server-side sessions.
 ///
 /// # Examples
 ///
@@ -37,6 +40,7 @@ use crate::tx::SqlLayer;
 pub struct SqlExtension {
     tables: Vec<Table>,
     create_all: bool,
+    session_store: bool,
     /// Filled in `start`; the layer added in `build` reads it.
     databases: Arc<OnceLock<Databases>>,
 }
@@ -57,6 +61,33 @@ impl SqlExtension {
     /// `create_app`). Handy for development and tests; use migrations in production.
     pub fn create_all_on_start(mut self) -> Self {
         self.create_all = true;
+        self
+    }
+
+    /// Keeps server-side sessions in the default database: declares the table
+    /// [`SqlSessionStore::table`] (so `create_all` and migrations see it), offers the session
+    /// store `sql` that `app.session.store = "sql"` selects, and deletes expired sessions every
+    /// `sql.session_cleanup_interval` seconds in a background task.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use phial_core::prelude::*;
+    /// use phial_sql::SqlExtension;
+    ///
+    /// # async fn run() -> std::process::ExitCode {
+    /// App::builder()
+    ///     .config_toml("[sql]\nurl = \"postgres://localhost/app\"\n[app.session]\nstore = \"sql\"\n")
+    ///     .extension(SqlExtension::new().session_store())
+    ///     .run()
+    ///     .await
+    /// # }
+    /// ```
+    pub fn session_store(mut self) -> Self {
+        if !self.session_store {
+            self.session_store = true;
+            self.tables.push(SqlSessionStore::table());
+        }
         self
     }
 }
@@ -94,6 +125,9 @@ impl Extension for SqlExtension {
                 databases.create_all(db.name()).await.map_err(startup_error)?;
             }
         }
+        if self.session_store {
+            offer_session_store(config, ctx, databases.default_db().clone());
+        }
         // A second start of the same extension value would be a bug; the first databases stay.
         let _ = self.databases.set(databases.clone());
         ctx.provide(databases);
@@ -116,6 +150,22 @@ impl Extension for SqlExtension {
         }
         if failures.is_empty() { Health::Healthy } else { Health::unhealthy(failures.join("; ")) }
     }
+}
+
+/// Offers the `sql` session store and starts its cleanup task.
+fn offer_session_store(config: &SqlConfig, ctx: &mut StartCtx, db: crate::Db) {
+    let store = Arc::new(SqlSessionStore::new(db));
+    ctx.session_store("sql", store.clone());
+    let Ok(interval) = Duration::try_from_secs_f64(config.session_cleanup_interval) else { return };
+    if interval.is_zero() {
+        return;
+    }
+    ctx.spawn("sql-session-cleanup", move |mut stop| async move {
+        tokio::select! {
+            () = stop.stopped() => {}
+            () = store.cleanup_every(interval) => {}
+        }
+    });
 }
 
 fn startup_error(err: SqlError) -> Error {

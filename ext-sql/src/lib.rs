@@ -53,6 +53,30 @@
 //! - A database that cannot be reached fails startup after the acquire timeout; during a
 //!   request it is a 503, and the app serves again as soon as the database is back.
 //!
+//! # Server-side sessions
+//!
+//! [`SqlExtension::session_store`] keeps sessions in table `phial_session` of the default
+//! database ([`SqlSessionStore`]): `app.session.store = "sql"` selects it, expired rows are
+//! ignored and deleted every `sql.session_cleanup_interval` seconds (600 by default), and the
+//! table is declared like any other, so `create_all` and `<app> db revision --autogenerate`
+//! include it. Choosing between stores: signed cookies (the default) need nothing; this store
+//! suits apps that run several instances on one database and have no Redis; with Redis (the
+//! facade's `redis` feature) the `redis` store expires sessions by TTL and keeps load off the
+//! database. See `phial_core::session` for the comparison.
+//!
+//! ```no_run
+//! use phial_core::prelude::*;
+//! use phial_sql::SqlExtension;
+//!
+//! # async fn run() -> std::process::ExitCode {
+//! App::builder()
+//!     .config_toml("[sql]\nurl = \"postgres://localhost/app\"\n[app.session]\nstore = \"sql\"\n")
+//!     .extension(SqlExtension::new().session_store())
+//!     .run()
+//!     .await
+//! # }
+//! ```
+//!
 //! # Coming from Flask-SQLAlchemy
 //!
 //! | Flask-SQLAlchemy | phial-sql |
@@ -73,6 +97,7 @@
 //! | `__bind_key__ = "analytics"` | [`Table::bind`], and the [`Bind`] extractor |
 //! | `get_recorded_queries()` | [`RecordedQueries`] |
 //! | pytest fixture wrapping each test in `connection.begin()` … `rollback()` | [`testing::TestTransaction`] (requests become savepoints inside it) |
+//! | Flask-Session's `SESSION_TYPE = "sqlalchemy"`, `SESSION_SQLALCHEMY_TABLE`, `SESSION_CLEANUP_N_REQUESTS` | [`SqlExtension::session_store`] + `app.session.store = "sql"`, table `phial_session`, `sql.session_cleanup_interval` |
 //!
 //! Differences, each for a reason: `max_per_page` defaults to 100 and applies on every path
 //! (Flask-SQLAlchemy lets `?per_page=100000` through); `one_or_404` refuses several rows;
@@ -118,6 +143,7 @@ mod paginate;
 mod record;
 mod row;
 mod schema;
+mod session;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -133,6 +159,7 @@ pub use paginate::{Keyed, KeysetPage, KeysetRequest, Page, PageRequest};
 pub use record::{QueryLog, QueryRecord, RecordedQueries};
 pub use row::{FromDbRow, FromDbValue};
 pub use schema::Table;
+pub use session::SqlSessionStore;
 pub use tx::{SqlLayer, SqlService, Tx};
 
 /// The crates phial-sql builds on, re-exported so apps use the same versions.

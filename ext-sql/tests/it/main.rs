@@ -6,6 +6,7 @@ mod app;
 mod binds;
 mod outage;
 mod pagination;
+mod session;
 mod transactions;
 
 use axum::routing::{get, post};
