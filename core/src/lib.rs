@@ -45,7 +45,7 @@
 //! |---|---|
 //! | `templates` | [`Templates`], the [`Template`] extractor (minijinja, Jinja2 syntax) |
 //! | `testing` | [`testing::TestClient`]: in-process requests with a cookie jar |
-//! | `redis` | [`redis`]: the one Redis connection every extension shares ([`redis::RedisExtension`], `[redis] url`), and the Redis session store [`session::RedisStore`] |
+//! | `redis` | module `redis`: the one Redis connection every extension shares (`RedisExtension`, `[redis] url`), and the Redis session store `session::RedisStore`; the facade's feature `redis` turns it on |
 //!
 //! # Coming from Flask
 //!

@@ -11,6 +11,10 @@
 //! [`RedisError`] that answers 503, and the app serves again as soon as the server is back.
 //! A server that cannot be reached at start fails startup after a bounded wait.
 //!
+//! Apps that depend on the facade turn this on with its feature `redis`
+//! (`phial = { version = "0.1", features = ["redis"] }`), which also turns on the Redis
+//! backends of the other extensions enabled; without it, redis-rs is not compiled at all.
+//!
 //! # Examples
 //!
 //! ```no_run

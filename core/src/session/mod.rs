@@ -19,7 +19,7 @@
 //! |---|---|---|
 //! | `"cookie"` (default) | signed, in the browser's cookie | the session is small (under ~4 KB) and logging out everywhere is not needed: nothing to run |
 //! | `"memory"` ([`MemoryStore`]) | this process | one instance, and losing sessions on restart is fine (development, tests) |
-//! | `"redis"` (`RedisStore`, feature `redis`) | the shared Redis server, with a TTL per session | several instances, or Redis is there anyway; add [`RedisExtension`](crate::redis::RedisExtension) and configure `[redis] url` |
+//! | `"redis"` (`RedisStore`, feature `redis`; the facade's feature `redis`) | the shared Redis server, with a TTL per session | several instances, or Redis is there anyway; add `phial_core::redis::RedisExtension` and configure `[redis] url` |
 //! | `"sql"` (phial-sql's `SqlSessionStore`) | table `phial_session` in the app's database, expired rows deleted periodically | several instances and no Redis; call `SqlExtension::new().session_store()` |
 //!
 //! With a server-side store the cookie holds only a signed random id, the data never reaches

@@ -13,7 +13,10 @@ use phial_core::redis::{Redis, RedisConfig, RedisExtension, cmd};
 use phial_core::session::{Record, RedisStore, SessionId, SessionStore};
 use phial_core::testing::{Service, TestClient, service_url};
 use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::builder;
@@ -207,31 +210,41 @@ async fn unknown_store_names_the_extension_to_add() {
     assert!(err.to_string().contains("RedisExtension"), "{err}");
 }
 
-/// A TCP proxy to `upstream` that can be cut and restored on the same port.
+/// A TCP proxy to `upstream` that can be cut (connections closed, port refused) and restored
+/// on the same port, or frozen (connections stay open, nothing is forwarded: a server that
+/// stops answering).
 struct Proxy {
     addr: SocketAddr,
     upstream: SocketAddr,
+    frozen: watch::Sender<bool>,
     tasks: Option<JoinSet<()>>,
 }
 
 impl Proxy {
     async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut proxy = Self { addr: listener.local_addr().unwrap(), upstream, tasks: None };
+        let addr = listener.local_addr().unwrap();
+        let mut proxy = Self { addr, upstream, frozen: watch::channel(false).0, tasks: None };
         proxy.serve(listener);
         proxy
     }
 
     fn serve(&mut self, listener: TcpListener) {
         let upstream = self.upstream;
+        let frozen = self.frozen.subscribe();
         let mut tasks = JoinSet::new();
         tasks.spawn(async move {
             let mut connections = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let frozen = frozen.clone();
                 connections.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
+                    let Ok(outbound) = TcpStream::connect(upstream).await else { return };
+                    let (client_read, client_write) = inbound.into_split();
+                    let (server_read, server_write) = outbound.into_split();
+                    tokio::join!(
+                        pump(client_read, server_write, frozen.clone()),
+                        pump(server_read, client_write, frozen)
+                    );
                 });
             }
         });
@@ -248,6 +261,29 @@ impl Proxy {
     async fn restore(&mut self) {
         let listener = TcpListener::bind(self.addr).await.unwrap();
         self.serve(listener);
+    }
+
+    /// Holds every byte in both directions until [`thaw`](Self::thaw).
+    fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    fn thaw(&self) {
+        self.frozen.send_replace(false);
+    }
+}
+
+/// Copies `from` to `to`, holding data while the proxy is frozen.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch::Receiver<bool>) {
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        if frozen.wait_for(|frozen| !*frozen).await.is_err() || to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -294,6 +330,41 @@ async fn redis_going_away_is_503_and_sessions_work_again_once_it_is_back() {
     }
     assert_eq!(text, "bob", "serving again, with the session kept by the server, once Redis is back");
     client.get("/readyz").await.assert_status(StatusCode::OK);
+
+    let direct = Redis::connect(&config(&url, &prefix)).await.unwrap();
+    clean(&direct, &prefix).await;
+}
+
+#[tokio::test]
+async fn redis_that_stops_answering_is_503_within_the_timeout_then_recovers() {
+    let Some(url) = service_url(Service::Redis) else { return };
+    let prefix = unique_prefix();
+    let proxy = Proxy::start(upstream(&url)).await;
+    let via_proxy = format!("redis://{}", proxy.addr);
+    let (_running, client, _redis) = start(session_app(&via_proxy, &prefix)).await;
+    client.post("/visit/carol").await.assert_status(StatusCode::OK);
+
+    proxy.freeze();
+    for path in ["/", "/readyz"] {
+        let started = Instant::now();
+        let down = tokio::time::timeout(Duration::from_secs(10), client.get(path).accept_json().send())
+            .await
+            .expect("a request to a silent server ends instead of hanging");
+        down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+        assert!(started.elapsed() < Duration::from_secs(3), "{path}: bounded by the response timeout");
+    }
+
+    proxy.thaw();
+    let mut text = String::new();
+    for _ in 0..50 {
+        let response = client.get("/").await;
+        if response.status() == StatusCode::OK {
+            text = response.text().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text, "carol", "serving again once Redis answers");
 
     let direct = Redis::connect(&config(&url, &prefix)).await.unwrap();
     clean(&direct, &prefix).await;
