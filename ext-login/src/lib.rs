@@ -1,4 +1,117 @@
 //! phial-login: logins for phial apps, in the role of Flask-Login.
+//!
+//! Users are an app's own type implementing [`AuthUser`]; a [`UserLoader`] finds them by the id
+//! kept in the session. [`LoginExtension`] reads `[login]` and installs a [`LoginLayer`];
+//! handlers use the [`CurrentUser`], [`FreshUser`] and [`MaybeUser`] extractors, routes and
+//! blueprints the [`login_required`] and [`fresh_login_required`] layers, and login pages the
+//! [`Login`] handle (`login_user`, `logout_user`).
+//!
+//! ```
+//! use axum::{Form, response::Response, routing::{get, post}};
+//! use phial_core::prelude::*;
+//! use phial_login::{AuthUser, CurrentUser, Login, LoginError, LoginExtension, LoginOptions, login_required};
+//!
+//! #[derive(Clone)]
+//! struct User { name: String }
+//! impl AuthUser for User { fn auth_id(&self) -> String { self.name.clone() } }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct LoginForm { name: String, next: Option<String> }
+//!
+//! async fn login(mut login: Login<User>, Form(form): Form<LoginForm>) -> Result<Response, LoginError> {
+//!     // check the password here (see `phial_login::password`)
+//!     login.login_user(&User { name: form.name }, LoginOptions::new()).await?;
+//!     Ok(login.redirect_next(form.next.as_deref(), "/"))
+//! }
+//!
+//! async fn index(CurrentUser(user): CurrentUser<User>) -> String {
+//!     format!("Hello, {}", user.name)
+//! }
+//!
+//! let app = App::builder()
+//!     .profile(Profile::Testing)
+//!     .config_toml("[login]\nlogin_view = \"/login\"\n")
+//!     .extension(LoginExtension::new(|id: String| async move { Ok(Some(User { name: id })) }))
+//!     .endpoint("login", "/login", post(login))
+//!     .endpoint("index", "/", get(index))
+//!     .blueprint("/admin", Blueprint::new("admin")
+//!         .endpoint("home", "/", get(|| async { "admin" }))
+//!         .layer(Stage::Auth, "login_required", login_required::<User>()))
+//!     .build()?;
+//! # Ok::<(), phial_core::Error>(())
+//! ```
+//!
+//! # Security, beyond Flask-Login
+//!
+//! - The session id is rotated on login and logout (session fixation).
+//! - Remember-me tokens are server-side ([`RememberStore`]): selector + SHA-256 of a validator,
+//!   compared in constant time, rotated on every use, revoked on logout; a login restored from
+//!   one is not fresh.
+//! - [`AuthUser::session_auth_hash`]: a password change ends the user's other sessions and
+//!   tokens; [`Login::logout_everywhere`] and [`LoginState::logout_everywhere`] end them all.
+//! - [`safe_next`] guards every redirect to a `next` URL.
+//! - Session protection never trusts `X-Forwarded-For` unless `login.trusted_proxies` says how
+//!   many proxies append to it.
+//! - Inactive users are anonymous when loaded from a session or token, not only refused at login.
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `templates` | `current_user` in templates rendered after the user was resolved |
+//! | `redis` | (with phial-core's `redis`) remember-me tokens in Redis — in progress |
+//! | `testing` | phial-core's `TestClient` |
+//!
+//! # Coming from Flask-Login
+//!
+//! | Flask-Login | phial-login |
+//! |---|---|
+//! | `LoginManager(app)` / `init_app` | `.extension(LoginExtension::new(loader))` |
+//! | `@login_manager.user_loader` | the loader given to [`LoginExtension::new`] / [`LoginExtension::with_loader_from`] ([`UserLoader`]) |
+//! | `@login_manager.request_loader` | [`LoginExtension::request_loader`] ([`RequestLoader`]) |
+//! | `login_manager.login_view`, `blueprint_login_views` | `login.login_view`; [`LoginRequiredLayer::login_view`] per blueprint |
+//! | `login_manager.refresh_view`, `needs_refresh_message(_category)` | `login.refresh_view`, `login.needs_refresh_message(_category)` |
+//! | `login_message`, `login_message_category` | `login.login_message`, `login.login_message_category` |
+//! | `@login_required` | [`login_required`] layer, or the [`CurrentUser`] extractor |
+//! | `@fresh_login_required` | [`fresh_login_required`] layer, or the [`FreshUser`] extractor |
+//! | `login_user(user, remember, duration, force, fresh)` | [`Login::login_user`] with [`LoginOptions`] |
+//! | `logout_user()` | [`Login::logout_user`] |
+//! | `confirm_login()`, `login_fresh()` | [`Login::confirm_login`], [`Login::is_fresh`] |
+//! | `current_user` | [`MaybeUser`] (or [`CurrentUser`]); `current_user` in templates |
+//! | `UserMixin` (`get_id`, `is_active`) | [`AuthUser`] (`auth_id`, `is_active`, `session_auth_hash`) |
+//! | `AnonymousUserMixin` | `MaybeUser(None)`, [`Anonymous`] |
+//! | `REMEMBER_COOKIE_NAME`, `_DURATION`, `_PATH`, `_DOMAIN`, `_SECURE`, `_HTTPONLY`, `_SAMESITE` | `login.remember_cookie_*` ([`LoginConfig`]) |
+//! | `session_protection = "basic" / "strong"` | `login.session_protection` ([`SessionProtection`]) |
+//! | `user_logged_in`, `user_logged_out`, `user_loaded_from_cookie`, `user_unauthorized` | [`LoginExtension::on_login`], [`on_logout`](LoginExtension::on_logout), [`on_remember`](LoginExtension::on_remember), [`on_unauthorized`](LoginExtension::on_unauthorized) |
+//!
+//! Differences, each for a reason: remember cookies are revocable tokens rather than a signed
+//! user id; `next` is checked by [`safe_next`]; JSON clients get a JSON 401 instead of a
+//! redirect; `SameSite=Lax` and `Secure` in production on the remember cookie; inactive users
+//! are anonymous. In layers, give `login_view` as a path (`/login`): an endpoint name is
+//! resolved only by the extractors, which see the app state.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod config;
+mod context;
+mod error;
+mod extension;
+mod extract;
+mod guard;
+mod layer;
 pub mod password;
+mod redirect;
+mod remember;
+mod signals;
+mod user;
+
+pub use config::{LoginConfig, SameSite, SessionProtection};
+pub use context::LoginOptions;
+pub use error::LoginError;
+pub use extension::{LoginExtension, LoginState};
+pub use extract::{CurrentUser, FreshUser, Login, MaybeUser};
+pub use guard::{LoginRequiredLayer, LoginRequiredService, fresh_login_required, login_required};
+pub use layer::{LoginLayer, LoginService};
+pub use redirect::{next_or, safe_next};
+pub use remember::{MemoryRememberStore, RememberRecord, RememberStore};
+pub use signals::Unauthorized;
+pub use user::{Anonymous, AuthUser, RequestLoader, UserLoader};

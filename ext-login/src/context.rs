@@ -1,0 +1,553 @@
+//! The per-request login state: who the user is, and what the response must say about it.
+//!
+//! [`LoginLayer`](crate::LoginLayer) puts a [`LoginContext`] into each request. Nothing is
+//! loaded until an extractor or guard asks ([`LoginContext::resolve`]); then, in order:
+//! session protection, the user in the session, the remember-me cookie, the request loader.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use http::HeaderMap;
+use http::header::{COOKIE, USER_AGENT};
+use http::request::Parts;
+use phial_core::BoxError;
+use phial_core::session::Session;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::config::{LoginConfig, SessionProtection};
+use crate::error::LoginError;
+use crate::remember::{RememberRecord, RememberStore, auth_digest, issue_token, parse_token, validator_matches};
+use crate::signals::{Signals, emit};
+use crate::user::{AuthUser, DynRequestLoader, DynUserLoader};
+
+/// Session keys, as Flask-Login names them where it has them.
+pub(crate) const USER_ID: &str = "_user_id";
+pub(crate) const FRESH: &str = "_fresh";
+pub(crate) const IDENT: &str = "_id";
+const AUTH_HASH: &str = "_auth_hash";
+const EPOCH: &str = "_auth_epoch";
+
+/// What every request of one app shares.
+pub(crate) struct LoginShared<U> {
+    pub(crate) config: LoginConfig,
+    pub(crate) secure: bool,
+    pub(crate) loader: std::sync::OnceLock<DynUserLoader<U>>,
+    pub(crate) request_loader: Option<DynRequestLoader<U>>,
+    pub(crate) store: Arc<dyn RememberStore>,
+    pub(crate) signals: Signals<U>,
+    pub(crate) timeout: Duration,
+}
+
+impl<U> LoginShared<U> {
+    /// Runs a loader or store call bounded by the timeout.
+    pub(crate) async fn bounded<T>(
+        &self,
+        what: &'static str,
+        future: impl Future<Output = Result<T, BoxError>>,
+    ) -> Result<T, LoginError> {
+        match tokio::time::timeout(self.timeout, future).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(LoginError::Unavailable(format!("{what} failed: {err}").into())),
+            Err(_) => Err(LoginError::Unavailable(
+                format!("{what} did not answer within {} ms", self.timeout.as_millis()).into(),
+            )),
+        }
+    }
+
+    fn loader(&self) -> Result<&DynUserLoader<U>, LoginError> {
+        self.loader.get().ok_or(LoginError::NotInstalled("the user loader is set in `start`; the app has not started"))
+    }
+}
+
+/// What the response must do with the remember-me cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CookieAction {
+    Keep,
+    Set { value: String, expires_at: OffsetDateTime },
+    Clear,
+}
+
+/// Who the request's user is, once resolved.
+pub(crate) struct Resolved<U> {
+    pub(crate) user: Option<U>,
+    pub(crate) fresh: bool,
+}
+
+impl<U: Clone> Clone for Resolved<U> {
+    fn clone(&self) -> Self {
+        Self { user: self.user.clone(), fresh: self.fresh }
+    }
+}
+
+struct CtxState<U> {
+    resolved: Option<Resolved<U>>,
+    /// Whether auth cookies were read or written, so the response varies by `Cookie`.
+    touched: bool,
+    cookie: CookieAction,
+    session: Option<Session>,
+}
+
+/// The login state of one request; shared by its extractors, guards and the layer.
+pub(crate) struct LoginContext<U> {
+    pub(crate) shared: Arc<LoginShared<U>>,
+    state: Mutex<CtxState<U>>,
+    resolving: tokio::sync::Mutex<()>,
+}
+
+/// What resolution needs from the request.
+pub(crate) struct RequestFacts {
+    pub(crate) session: Session,
+    pub(crate) headers: HeaderMap,
+    pub(crate) ident: String,
+}
+
+impl RequestFacts {
+    /// The facts of `parts`; loads a server-side session.
+    pub(crate) async fn from_parts(parts: &mut Parts, trusted_proxies: usize) -> Result<Self, LoginError> {
+        let session = <Session as axum::extract::OptionalFromRequestParts<()>>::from_request_parts(parts, &())
+            .await
+            .map_err(LoginError::Session)?
+            .ok_or(LoginError::NotInstalled("no session layer in front of the login layer"))?;
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
+        let ident = identifier(&parts.headers, peer, trusted_proxies);
+        Ok(Self { session, headers: parts.headers.clone(), ident })
+    }
+
+    fn remember_cookie(&self, name: &str) -> Option<String> {
+        cookie_value(&self.headers, name)
+    }
+}
+
+impl<U: AuthUser> LoginContext<U> {
+    pub(crate) fn new(shared: Arc<LoginShared<U>>) -> Self {
+        let state = CtxState { resolved: None, touched: false, cookie: CookieAction::Keep, session: None };
+        Self { shared, state: Mutex::new(state), resolving: tokio::sync::Mutex::new(()) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CtxState<U>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn touched(&self) -> bool {
+        self.lock().touched
+    }
+
+    pub(crate) fn cookie_action(&self) -> CookieAction {
+        self.lock().cookie.clone()
+    }
+
+    pub(crate) fn session(&self) -> Option<Session> {
+        self.lock().session.clone()
+    }
+
+    /// Resolves the user once per request; later calls return the same answer.
+    pub(crate) async fn resolve(&self, parts: &mut Parts) -> Result<Resolved<U>, LoginError> {
+        let _one_at_a_time = self.resolving.lock().await;
+        if let Some(resolved) = self.lock().resolved.clone() {
+            return Ok(resolved);
+        }
+        self.lock().touched = true;
+        let facts = RequestFacts::from_parts(parts, self.shared.config.trusted_proxies).await?;
+        self.lock().session = Some(facts.session.clone());
+        let resolved = self.resolve_facts(&facts).await?;
+        #[cfg(feature = "templates")]
+        parts
+            .extensions
+            .get_or_insert_default::<phial_core::templates::TemplateVars>()
+            .insert("current_user", minijinja_value(&resolved));
+        self.lock().resolved = Some(resolved.clone());
+        Ok(resolved)
+    }
+
+    async fn resolve_facts(&self, facts: &RequestFacts) -> Result<Resolved<U>, LoginError> {
+        let session = &facts.session;
+        self.protect(facts).await?;
+        if let Some(id) = session.get::<String>(USER_ID) {
+            let auth: Option<String> = session.get(AUTH_HASH);
+            let epoch = session.get::<u64>(EPOCH).unwrap_or(0);
+            if let Some(user) = self.load_checked(&id, auth.as_deref(), epoch).await? {
+                return Ok(Resolved { user: Some(user), fresh: session.get(FRESH).unwrap_or(false) });
+            }
+            tracing::debug!("the session's user is gone, inactive, or logged out elsewhere; logging out");
+            clear_login_keys(session);
+        }
+        if let Some(value) = facts.remember_cookie(&self.shared.config.remember_cookie_name)
+            && let Some(user) = self.restore(&value, facts).await?
+        {
+            return Ok(Resolved { user: Some(user), fresh: false });
+        }
+        if let Some(loader) = &self.shared.request_loader {
+            let user =
+                self.shared.bounded("the request loader", loader.load_from_request(facts.headers.clone())).await?;
+            if let Some(user) = user.filter(AuthUser::is_active) {
+                return Ok(Resolved { user: Some(user), fresh: false });
+            }
+        }
+        Ok(Resolved { user: None, fresh: false })
+    }
+
+    /// Session protection: compares the stored identifier with this request's.
+    async fn protect(&self, facts: &RequestFacts) -> Result<(), LoginError> {
+        let session = &facts.session;
+        let mode = self.shared.config.session_protection;
+        if mode == SessionProtection::None || !session.contains(USER_ID) {
+            return Ok(());
+        }
+        if session.get::<String>(IDENT).as_deref() == Some(facts.ident.as_str()) {
+            return Ok(());
+        }
+        match mode {
+            SessionProtection::Basic => {
+                tracing::info!("session identifier changed; the login is no longer fresh");
+                insert(session, FRESH, false)?;
+                insert(session, IDENT, &facts.ident)?;
+            }
+            SessionProtection::Strong | SessionProtection::None => {
+                tracing::info!("session identifier changed; logging out (session_protection = strong)");
+                clear_login_keys(session);
+                session.cycle_id();
+                self.revoke_request_token(facts).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The user with `id`, if active and matching the stored auth hash and epoch.
+    async fn load_checked(&self, id: &str, auth: Option<&str>, epoch: u64) -> Result<Option<U>, LoginError> {
+        let shared = &self.shared;
+        let user = shared.bounded("the user loader", shared.loader()?.load_user(id.to_owned())).await?;
+        let Some(user) = user.filter(AuthUser::is_active) else { return Ok(None) };
+        if auth_digest(user.session_auth_hash()).as_deref() != auth {
+            return Ok(None);
+        }
+        let current = shared.bounded("the remember store", shared.store.epoch(id)).await?;
+        Ok((epoch >= current).then_some(user))
+    }
+
+    /// Logs in from a remember-me cookie: verify, rotate, mark not fresh.
+    async fn restore(&self, value: &str, facts: &RequestFacts) -> Result<Option<U>, LoginError> {
+        let shared = &self.shared;
+        let Some((selector, validator)) = parse_token(value) else {
+            self.lock().cookie = CookieAction::Clear;
+            return Ok(None);
+        };
+        // A selector that is not (or no longer) stored leaves the cookie alone: a parallel
+        // request may just have rotated it, and clearing would drop the new one.
+        let Some(record) = shared.bounded("the remember store", shared.store.load(selector)).await? else {
+            return Ok(None);
+        };
+        let valid = validator_matches(validator, &record.validator_hash);
+        if !valid {
+            tracing::warn!("remember-me validator mismatch (a stolen or replayed token?); revoking it");
+        }
+        let user = if valid {
+            self.load_checked(&record.user_id, record.auth_hash.as_deref(), record.epoch).await?
+        } else {
+            None
+        };
+        shared.bounded("the remember store", shared.store.delete(selector)).await?;
+        let Some(user) = user else {
+            self.lock().cookie = CookieAction::Clear;
+            return Ok(None);
+        };
+        self.issue(&user, record.auth_hash, record.epoch, record.expires_at).await?;
+        let session = &facts.session;
+        session.cycle_id();
+        write_login_keys(session, &user.auth_id(), false, &facts.ident, record_auth(&user), record.epoch)?;
+        emit(&shared.signals.remembered, &user);
+        Ok(Some(user))
+    }
+
+    /// Stores a new token for `user` and sets it on the response.
+    async fn issue(
+        &self,
+        user: &U,
+        auth: Option<String>,
+        epoch: u64,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), LoginError> {
+        let shared = &self.shared;
+        let token = issue_token().map_err(LoginError::Unavailable)?;
+        let record = RememberRecord::new(user.auth_id(), token.validator_hash, auth, epoch, expires_at);
+        shared.bounded("the remember store", shared.store.save(&token.selector, &record)).await?;
+        self.lock().cookie = CookieAction::Set { value: token.cookie_value, expires_at };
+        Ok(())
+    }
+
+    /// Deletes the token the request's cookie names, and clears the cookie.
+    async fn revoke_request_token(&self, facts: &RequestFacts) -> Result<(), LoginError> {
+        if let Some(value) = facts.remember_cookie(&self.shared.config.remember_cookie_name)
+            && let Some((selector, _)) = parse_token(&value)
+        {
+            self.shared.bounded("the remember store", self.shared.store.delete(selector)).await?;
+        }
+        self.lock().cookie = CookieAction::Clear;
+        Ok(())
+    }
+
+    /// `login_user`: see [`Login::login_user`](crate::Login::login_user).
+    pub(crate) async fn login(&self, facts: &RequestFacts, user: &U, options: &LoginOptions) -> Result<(), LoginError> {
+        if !options.force && !user.is_active() {
+            return Err(LoginError::InactiveUser);
+        }
+        let shared = &self.shared;
+        let id = user.auth_id();
+        let epoch = shared.bounded("the remember store", shared.store.epoch(&id)).await?;
+        let had_cookie = facts.remember_cookie(&shared.config.remember_cookie_name).is_some();
+        if had_cookie {
+            self.revoke_request_token(facts).await?;
+        }
+        let session = &facts.session;
+        session.cycle_id();
+        write_login_keys(session, &id, options.fresh, &facts.ident, record_auth(user), epoch)?;
+        if options.remember {
+            let duration = options.duration.unwrap_or(Duration::from_secs(shared.config.remember_cookie_duration));
+            let expires_at = OffsetDateTime::now_utc()
+                .checked_add(time::Duration::try_from(duration).unwrap_or(time::Duration::MAX))
+                .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
+            self.issue(user, record_auth(user), epoch, expires_at).await?;
+        }
+        {
+            let mut state = self.lock();
+            state.touched = true;
+            state.resolved = Some(Resolved { user: Some(user.clone()), fresh: options.fresh });
+        }
+        emit(&shared.signals.logged_in, user);
+        Ok(())
+    }
+
+    /// `logout_user`: see [`Login::logout_user`](crate::Login::logout_user).
+    pub(crate) async fn logout(&self, facts: &RequestFacts) -> Result<(), LoginError> {
+        let previous = self.lock().resolved.take().and_then(|resolved| resolved.user);
+        clear_login_keys(&facts.session);
+        let _ = facts.session.remove(IDENT);
+        facts.session.cycle_id();
+        self.revoke_request_token(facts).await?;
+        {
+            let mut state = self.lock();
+            state.touched = true;
+            state.resolved = Some(Resolved { user: None, fresh: false });
+        }
+        if let Some(user) = &previous {
+            emit(&self.shared.signals.logged_out, user);
+        }
+        Ok(())
+    }
+
+    /// Records the user's new `session_auth_hash` in this session (after a password change),
+    /// so this session stays logged in while the others end.
+    pub(crate) fn update_auth_hash(&self, facts: &RequestFacts, user: &U) -> Result<(), LoginError> {
+        insert(&facts.session, AUTH_HASH, record_auth(user))?;
+        facts.session.cycle_id();
+        if let Some(resolved) = self.lock().resolved.as_mut() {
+            resolved.user = Some(user.clone());
+        }
+        Ok(())
+    }
+
+    /// Marks the login fresh again after the user re-entered the password.
+    pub(crate) fn confirm(&self, facts: &RequestFacts) -> Result<(), LoginError> {
+        insert(&facts.session, FRESH, true)?;
+        if let Some(resolved) = self.lock().resolved.as_mut() {
+            resolved.fresh = true;
+        }
+        Ok(())
+    }
+}
+
+/// Options of [`Login::login_user`](crate::Login::login_user): Flask-Login's `remember`,
+/// `duration`, `force` and `fresh` arguments.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use phial_login::LoginOptions;
+///
+/// let options = LoginOptions::new().remember(true).duration(Duration::from_secs(30 * 86_400));
+/// assert!(options.fresh);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub struct LoginOptions {
+    /// Issue a remember-me token (`remember=True`).
+    pub remember: bool,
+    /// How long the token lasts; `None` uses `login.remember_cookie_duration`.
+    pub duration: Option<Duration>,
+    /// Log in even an inactive user (`force=True`).
+    pub force: bool,
+    /// Mark the login fresh (`fresh=True`, the default).
+    pub fresh: bool,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        Self { remember: false, duration: None, force: false, fresh: true }
+    }
+}
+
+impl LoginOptions {
+    /// Not remembered, not forced, fresh.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`remember`](Self::remember).
+    pub fn remember(mut self, remember: bool) -> Self {
+        self.remember = remember;
+        self
+    }
+
+    /// Sets [`duration`](Self::duration).
+    pub fn duration(mut self, duration: Duration) -> Self {
+        self.duration = Some(duration);
+        self
+    }
+
+    /// Sets [`force`](Self::force).
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Sets [`fresh`](Self::fresh).
+    pub fn fresh(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
+        self
+    }
+}
+
+fn record_auth<U: AuthUser>(user: &U) -> Option<String> {
+    auth_digest(user.session_auth_hash())
+}
+
+fn insert(session: &Session, key: &str, value: impl serde::Serialize) -> Result<(), LoginError> {
+    session.insert(key, value).map_err(LoginError::Session)
+}
+
+fn write_login_keys(
+    session: &Session,
+    id: &str,
+    fresh: bool,
+    ident: &str,
+    auth: Option<String>,
+    epoch: u64,
+) -> Result<(), LoginError> {
+    insert(session, USER_ID, id)?;
+    insert(session, FRESH, fresh)?;
+    insert(session, IDENT, ident)?;
+    match auth {
+        Some(auth) => insert(session, AUTH_HASH, auth)?,
+        None => {
+            let _ = session.remove(AUTH_HASH);
+        }
+    }
+    insert(session, EPOCH, epoch)
+}
+
+fn clear_login_keys(session: &Session) {
+    for key in [USER_ID, FRESH, AUTH_HASH, EPOCH] {
+        let _ = session.remove(key);
+    }
+}
+
+/// The session-protection identifier: SHA-256 of the client address and User-Agent.
+///
+/// The address is the TCP peer, or with `trusted_proxies = N > 0` the N-th address from the
+/// right of `X-Forwarded-For` (each trusted proxy appends the address it saw), as Werkzeug's
+/// `ProxyFix(x_for=N)` reads it; a header with fewer entries is ignored.
+pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_proxies: usize) -> String {
+    let forwarded = (trusted_proxies > 0)
+        .then(|| {
+            let entries: Vec<&str> = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .map(str::trim)
+                .collect();
+            entries.len().checked_sub(trusted_proxies).map(|index| entries[index].to_owned())
+        })
+        .flatten();
+    let address = forwarded.unwrap_or_else(|| peer.map(|peer| peer.ip().to_string()).unwrap_or_default());
+    let agent = headers.get(USER_AGENT).map(http::HeaderValue::as_bytes).unwrap_or_default();
+    let mut digest = Sha256::new();
+    digest.update(address.as_bytes());
+    digest.update(b"|");
+    digest.update(agent);
+    hex::encode(digest.finalize())
+}
+
+/// The first value of cookie `name` in the request.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(feature = "templates")]
+fn minijinja_value<U: AuthUser>(resolved: &Resolved<U>) -> phial_core::minijinja::Value {
+    phial_core::minijinja::Value::from_serialize(crate::user::template_value(resolved.user.as_ref()))
+}
+
+/// Gets the request's context, or says that the layer is missing.
+pub(crate) fn context_of<U: AuthUser>(parts: &Parts) -> Result<Arc<LoginContext<U>>, LoginError> {
+    parts
+        .extensions
+        .get::<Arc<LoginContext<U>>>()
+        .cloned()
+        .ok_or(LoginError::NotInstalled("no `LoginLayer` for this user type in front of the handler"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, http::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_without_trusted_proxies() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 1], 1234)));
+        let plain = identifier(&headers(&[("user-agent", "ua")]), peer, 0);
+        let spoofed = identifier(&headers(&[("user-agent", "ua"), ("x-forwarded-for", "6.6.6.6")]), peer, 0);
+        assert_eq!(plain, spoofed);
+    }
+
+    #[test]
+    fn trusted_proxies_pick_the_address_the_last_trusted_proxy_saw() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 1], 1234)));
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.5")]);
+        let direct = identifier(&HeaderMap::new(), Some(SocketAddr::from(([203, 0, 113, 5], 1))), 0);
+        assert_eq!(identifier(&h, peer, 1), direct);
+        assert_ne!(identifier(&h, peer, 0), direct);
+        assert_eq!(
+            identifier(&headers(&[("x-forwarded-for", "1.2.3.4")]), peer, 2),
+            identifier(&HeaderMap::new(), peer, 0)
+        );
+    }
+
+    #[test]
+    fn user_agent_changes_the_identifier() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 1], 1234)));
+        assert_ne!(
+            identifier(&headers(&[("user-agent", "a")]), peer, 0),
+            identifier(&headers(&[("user-agent", "b")]), peer, 0)
+        );
+    }
+}

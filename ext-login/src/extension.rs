@@ -1,0 +1,260 @@
+//! [`LoginExtension`]: the `Extension` impl, thin glue around the layer and the stores.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use phial_core::prelude::*;
+
+use crate::config::LoginConfig;
+use crate::context::LoginShared;
+use crate::layer::LoginLayer;
+use crate::remember::{MemoryRememberStore, RememberStore};
+use crate::signals::{Signals, Unauthorized};
+use crate::user::{AuthUser, DynRequestLoader, DynUserLoader, RequestLoader, UserLoader};
+
+/// How long one loader or remember-store call may take before the request gets a 503.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+type LoaderFactory<U> = Box<dyn Fn(&StartCtx) -> Result<DynUserLoader<U>, Error> + Send + Sync>;
+
+enum LoaderSource<U> {
+    Ready(DynUserLoader<U>),
+    FromStart(LoaderFactory<U>),
+}
+
+/// Logins for a phial app, for user type `U`: Flask-Login's `LoginManager`.
+///
+/// Reads section `[login]` ([`LoginConfig`]), adds a [`LoginLayer`] at
+/// [`Stage::Auth`](phial_core::Stage::Auth) and registers a [`LoginState`] (for
+/// [`Ext<LoginState<U>>`](phial_core::Ext)).
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use phial_core::prelude::*;
+/// use phial_login::{AuthUser, CurrentUser, LoginExtension};
+///
+/// #[derive(Clone)]
+/// struct User { name: String }
+/// impl AuthUser for User { fn auth_id(&self) -> String { self.name.clone() } }
+///
+/// async fn secret(CurrentUser(user): CurrentUser<User>) -> String {
+///     format!("hello {}", user.name)
+/// }
+///
+/// let login = LoginExtension::new(|id: String| async move {
+///     Ok((id == "ada").then(|| User { name: id }))
+/// });
+/// let app = App::builder()
+///     .profile(Profile::Testing)
+///     .config_toml("[login]\nlogin_view = \"/login\"\n")
+///     .extension(login)
+///     .endpoint("secret", "/secret", get(secret))
+///     .build()?;
+/// # Ok::<(), phial_core::Error>(())
+/// ```
+pub struct LoginExtension<U> {
+    loader: LoaderSource<U>,
+    request_loader: Option<DynRequestLoader<U>>,
+    store: Option<Arc<dyn RememberStore>>,
+    signals: Signals<U>,
+    shared: OnceLock<Arc<LoginShared<U>>>,
+}
+
+impl<U> std::fmt::Debug for LoginExtension<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginExtension").field("signals", &self.signals).finish_non_exhaustive()
+    }
+}
+
+impl<U: AuthUser> LoginExtension<U> {
+    /// Logins whose users come from `loader` (Flask-Login's `@user_loader`), a closure that
+    /// captures what it needs.
+    pub fn new(loader: impl UserLoader<U>) -> Self {
+        Self::from_source(LoaderSource::Ready(Arc::new(loader)))
+    }
+
+    /// Logins whose loader is made in `start` from state that earlier extensions provided
+    /// (a database pool, say): `make` gets the [`StartCtx`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    /// use phial_login::{AuthUser, LoginExtension};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+    ///
+    /// #[derive(Clone)]
+    /// struct Directory(Vec<String>);
+    ///
+    /// let login = LoginExtension::with_loader_from(|ctx: &StartCtx| {
+    ///     let directory = ctx.require::<Directory>()?.clone();
+    ///     Ok(move |id: String| {
+    ///         let found = directory.0.contains(&id);
+    ///         async move { Ok(found.then(|| User(id))) }
+    ///     })
+    /// });
+    /// # let _ = login;
+    /// ```
+    pub fn with_loader_from<L, F>(make: F) -> Self
+    where
+        L: UserLoader<U>,
+        F: Fn(&StartCtx) -> Result<L, Error> + Send + Sync + 'static,
+    {
+        let factory: LoaderFactory<U> = Box::new(move |ctx| Ok(Arc::new(make(ctx)?) as DynUserLoader<U>));
+        Self::from_source(LoaderSource::FromStart(factory))
+    }
+
+    fn from_source(loader: LoaderSource<U>) -> Self {
+        Self { loader, request_loader: None, store: None, signals: Signals::default(), shared: OnceLock::new() }
+    }
+
+    /// Also authenticates requests by `loader` (Flask-Login's `@request_loader`), when neither
+    /// the session nor a remember-me cookie gives a user.
+    #[must_use]
+    pub fn request_loader(mut self, loader: impl RequestLoader<U>) -> Self {
+        self.request_loader = Some(Arc::new(loader));
+        self
+    }
+
+    /// Keeps remember-me tokens and epochs in `store` instead of the process's memory.
+    #[must_use]
+    pub fn remember_store(mut self, store: Arc<dyn RememberStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Runs `hook` after each login. Flask-Login: `user_logged_in`.
+    #[must_use]
+    pub fn on_login(mut self, hook: impl Fn(&U) + Send + Sync + 'static) -> Self {
+        self.signals.logged_in.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` after each logout. Flask-Login: `user_logged_out`.
+    #[must_use]
+    pub fn on_logout(mut self, hook: impl Fn(&U) + Send + Sync + 'static) -> Self {
+        self.signals.logged_out.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` when a remember-me cookie logs a user in. Flask-Login:
+    /// `user_loaded_from_cookie`.
+    #[must_use]
+    pub fn on_remember(mut self, hook: impl Fn(&U) + Send + Sync + 'static) -> Self {
+        self.signals.remembered.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` when a guard refuses a request. Flask-Login: `user_unauthorized` and
+    /// `user_needs_refresh`.
+    #[must_use]
+    pub fn on_unauthorized(mut self, hook: impl Fn(&Unauthorized) + Send + Sync + 'static) -> Self {
+        self.signals.unauthorized.push(Arc::new(hook));
+        self
+    }
+}
+
+impl<U: AuthUser> Extension for LoginExtension<U> {
+    const NAME: &'static str = "login";
+    type Config = LoginConfig;
+
+    fn deps(&self) -> Deps {
+        // A loader made in `start` reads what a database extension provides.
+        Deps::none().after("sql")
+    }
+
+    fn build(&self, config: &LoginConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
+        config.validate()?;
+        let production = ctx.profile() == Profile::Production;
+        let store = self.store.clone().unwrap_or_else(|| {
+            if production {
+                tracing::warn!(
+                    "login: remember-me tokens are kept in memory; give `LoginExtension::remember_store` a shared store \
+                     when the app runs as several instances"
+                );
+            }
+            Arc::new(MemoryRememberStore::new())
+        });
+        let loader = OnceLock::new();
+        if let LoaderSource::Ready(ready) = &self.loader {
+            let _ = loader.set(Arc::clone(ready));
+        }
+        let shared = Arc::new(LoginShared {
+            config: config.clone(),
+            secure: config.remember_cookie_secure.unwrap_or(production),
+            loader,
+            request_loader: self.request_loader.clone(),
+            store,
+            signals: self.signals.clone(),
+            timeout: CALL_TIMEOUT,
+        });
+        ctx.layer(Stage::Auth, "login", LoginLayer { shared: Arc::clone(&shared) });
+        ctx.state(LoginState { shared: Arc::clone(&shared) });
+        self.shared.set(shared).map_err(|_| Error::msg("the login extension was built twice"))?;
+        Ok(())
+    }
+
+    async fn start(&self, _config: &LoginConfig, ctx: &mut StartCtx) -> Result<(), Error> {
+        if let LoaderSource::FromStart(make) = &self.loader {
+            let shared = self.shared.get().ok_or_else(|| Error::msg("the login extension started before its build"))?;
+            let _ = shared.loader.set(make(ctx)?);
+        }
+        Ok(())
+    }
+}
+
+/// The app-wide login handle, registered as state: config, and logging a user out everywhere
+/// from outside that user's requests (an admin action, a password reset by mail).
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::Ext;
+/// use phial_login::{AuthUser, LoginState};
+///
+/// #[derive(Clone)]
+/// struct User(String);
+/// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+///
+/// async fn ban(Ext(login): Ext<LoginState<User>>) -> Result<&'static str, phial_login::LoginError> {
+///     login.logout_everywhere("mallory").await?;
+///     Ok("banned")
+/// }
+/// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(ban);
+/// ```
+pub struct LoginState<U> {
+    shared: Arc<LoginShared<U>>,
+}
+
+impl<U> Clone for LoginState<U> {
+    fn clone(&self) -> Self {
+        Self { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<U> std::fmt::Debug for LoginState<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginState").field("config", &self.shared.config).finish_non_exhaustive()
+    }
+}
+
+impl<U> LoginState<U> {
+    /// The `[login]` config.
+    pub fn config(&self) -> &LoginConfig {
+        &self.shared.config
+    }
+
+    /// Ends every session and remember-me token of user `user_id` on their next request.
+    ///
+    /// # Errors
+    ///
+    /// [`LoginError::Unavailable`](crate::LoginError::Unavailable) when the store fails.
+    pub async fn logout_everywhere(&self, user_id: &str) -> Result<(), crate::LoginError> {
+        self.shared.bounded("the remember store", self.shared.store.bump_epoch(user_id)).await.map(drop)
+    }
+}

@@ -1,0 +1,160 @@
+//! [`LoginLayer`]: gives each request its login context and writes the remember-me cookie.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
+use axum_extra::extract::cookie::{Cookie, SameSite as CookieSameSite};
+use futures_util::future::BoxFuture;
+use http::header::{HeaderMap, HeaderValue, SET_COOKIE, VARY};
+use time::OffsetDateTime;
+use tower::{Layer, Service};
+
+use crate::config::{LoginConfig, SameSite};
+use crate::context::{CookieAction, LoginContext, LoginShared};
+use crate::user::AuthUser;
+
+/// A tower layer that puts the login state of user type `U` into every request, for
+/// [`CurrentUser`](crate::CurrentUser), [`MaybeUser`](crate::MaybeUser),
+/// [`Login`](crate::Login) and the [guards](crate::login_required), and on the way out:
+/// - sets or clears the remember-me cookie (clearing uses the same `Path`, `Domain`,
+///   `SameSite`, `Secure` and `HttpOnly` as setting, whatever the handler did to the session);
+/// - adds `Vary: Cookie` when the request's login was looked at or changed.
+///
+/// It must sit inside phial-core's `SessionLayer`; [`LoginExtension`](crate::LoginExtension)
+/// adds it at [`Stage::Auth`](phial_core::Stage::Auth), which is. Nothing is loaded for
+/// requests that never ask who the user is.
+///
+/// # Examples
+///
+/// See [`LoginExtension`](crate::LoginExtension), which builds it from `[login]`.
+pub struct LoginLayer<U> {
+    pub(crate) shared: Arc<LoginShared<U>>,
+}
+
+impl<U> Clone for LoginLayer<U> {
+    fn clone(&self) -> Self {
+        Self { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<U> std::fmt::Debug for LoginLayer<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginLayer").field("config", &self.shared.config).finish_non_exhaustive()
+    }
+}
+
+impl<S, U> Layer<S> for LoginLayer<U> {
+    type Service = LoginService<S, U>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        LoginService { inner, shared: Arc::clone(&self.shared) }
+    }
+}
+
+/// The service of [`LoginLayer`].
+pub struct LoginService<S, U> {
+    inner: S,
+    shared: Arc<LoginShared<U>>,
+}
+
+impl<S: Clone, U> Clone for LoginService<S, U> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone(), shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<S, U> std::fmt::Debug for LoginService<S, U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginService").finish_non_exhaustive()
+    }
+}
+
+impl<S, U> Service<Request> for LoginService<S, U>
+where
+    S: Service<Request, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+    U: AuthUser,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let context = Arc::new(LoginContext::new(Arc::clone(&self.shared)));
+        request.extensions_mut().insert(Arc::clone(&context));
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = future.await?;
+            finish(&context, &mut response);
+            Ok(response)
+        })
+    }
+}
+
+fn finish<U: AuthUser>(context: &LoginContext<U>, response: &mut Response) {
+    let config = &context.shared.config;
+    let cookie = match context.cookie_action() {
+        CookieAction::Keep => None,
+        CookieAction::Set { value, expires_at } => {
+            Some(remember_cookie(config, context.shared.secure, value, expires_at))
+        }
+        CookieAction::Clear => {
+            Some(remember_cookie(config, context.shared.secure, String::new(), OffsetDateTime::UNIX_EPOCH))
+        }
+    };
+    if let Some(cookie) = cookie {
+        match HeaderValue::try_from(cookie.to_string()) {
+            Ok(value) => {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            Err(_) => {
+                tracing::error!("the remember-me cookie is not a valid header; check login.remember_cookie_domain");
+            }
+        }
+    }
+    if context.touched() {
+        add_vary_cookie(response.headers_mut());
+    }
+}
+
+/// The remember-me cookie with every attribute from config; an expiry in the past removes it.
+pub(crate) fn remember_cookie(
+    config: &LoginConfig,
+    secure: bool,
+    value: String,
+    expires_at: OffsetDateTime,
+) -> Cookie<'static> {
+    let mut cookie = Cookie::new(config.remember_cookie_name.clone(), value);
+    cookie.set_path(config.remember_cookie_path.clone());
+    if let Some(domain) = &config.remember_cookie_domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie.set_http_only(config.remember_cookie_httponly);
+    cookie.set_secure(secure);
+    cookie.set_same_site(match config.remember_cookie_samesite {
+        SameSite::Lax => CookieSameSite::Lax,
+        SameSite::Strict => CookieSameSite::Strict,
+        SameSite::None => CookieSameSite::None,
+    });
+    let max_age = (expires_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+    cookie.set_max_age(max_age);
+    cookie.set_expires(expires_at);
+    cookie
+}
+
+/// Adds `Vary: Cookie` unless a `Vary` header already covers it.
+pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
+    let covered =
+        headers.get_all(VARY).iter().filter_map(|value| value.to_str().ok()).any(|value| {
+            value.split(',').map(str::trim).any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
+        });
+    if !covered {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}

@@ -1,0 +1,114 @@
+//! `login_required` / `fresh_login_required` as layers and extractors.
+
+use http::StatusCode;
+
+use crate::{HTML, User, app_with, client, log_in};
+
+#[tokio::test]
+async fn anonymous_browser_is_redirected_to_the_login_view_with_next_and_a_flash() {
+    let (client, _) = client().await;
+    let res = client.get("/account?tab=2").header("accept", HTML).await;
+    res.assert_status(StatusCode::FOUND);
+    assert_eq!(res.location(), Some("/login?next=/account%3Ftab%3D2"));
+    assert_eq!(res.header("vary"), Some("Cookie"));
+    assert_eq!(client.get("/flashes").await.text(), "message:Please log in to access this page.");
+}
+
+#[tokio::test]
+async fn login_message_category_is_configurable() {
+    let users = crate::Users::with(&["ada"]);
+    let app = app_with(&users, "login_view = \"/login\"\nlogin_message_category = \"info\"", "cookie").await;
+    let client = app.test_client();
+    client.get("/account").header("accept", HTML).await.assert_status(StatusCode::FOUND);
+    assert_eq!(client.get("/flashes").await.text(), "info:Please log in to access this page.");
+}
+
+#[tokio::test]
+async fn json_client_gets_a_json_401() {
+    let (client, _) = client().await;
+    let res = client.get("/account").accept_json().await;
+    res.assert_status(StatusCode::UNAUTHORIZED);
+    let body = res.json_value();
+    assert_eq!(body["message"], "Please log in to access this page.");
+    assert_eq!(res.header("vary"), Some("Cookie"));
+    let res = client.get("/members").accept_json().await;
+    res.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn without_a_login_view_anonymous_browsers_get_401() {
+    let users = crate::Users::with(&["ada"]);
+    let client = app_with(&users, "", "cookie").await.test_client();
+    client.get("/account").header("accept", HTML).await.assert_status(StatusCode::UNAUTHORIZED);
+    client.get("/members").header("accept", HTML).await.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn blueprint_login_view_overrides_the_app_one() {
+    let (client, _) = client().await;
+    let res = client.get("/admin").header("accept", HTML).await;
+    res.assert_status(StatusCode::FOUND);
+    assert_eq!(res.location(), Some("/admin/login?next=/admin"));
+    let res = client.get("/members").header("accept", HTML).await;
+    assert_eq!(res.location(), Some("/login?next=/members"));
+}
+
+#[tokio::test]
+async fn options_requests_pass_the_guard() {
+    let (client, _) = client().await;
+    let res = client.options("/admin").await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.text(), "preflight");
+}
+
+#[tokio::test]
+async fn logged_in_user_passes_layers_and_extractors() {
+    let (client, _) = client().await;
+    log_in(&client, "ada", false).await;
+    client.get("/admin").await.assert_status(StatusCode::OK).assert_text_contains("admin page");
+    client.get("/vault").await.assert_status(StatusCode::OK);
+    let res = client.get("/account").await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.text(), "account:ada");
+    assert_eq!(res.header("vary"), Some("Cookie"));
+    assert_eq!(client.get("/settings").await.text(), "fresh:ada");
+}
+
+#[tokio::test]
+async fn pages_that_never_ask_for_the_user_do_not_vary_by_cookie() {
+    let (client, _) = client().await;
+    log_in(&client, "ada", false).await;
+    let res = client.get("/public").await;
+    assert_eq!(res.header("vary"), None);
+}
+
+#[tokio::test]
+async fn inactive_user_is_refused_unless_forced() {
+    let (client, users) = client().await;
+    users.put(User { name: "eve".into(), active: false, password: "pw".into() });
+    let res = client.post("/login").form(&[("name", "eve")]).await;
+    res.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(client.get("/").await.text(), "anonymous");
+    let res = client.post("/login").form(&[("name", "eve"), ("force", "true")]).await;
+    res.assert_status(StatusCode::FOUND);
+    // Forced in, but an inactive user loaded from the session is anonymous.
+    assert_eq!(client.get("/").await.text(), "anonymous");
+}
+
+#[tokio::test]
+async fn deactivated_user_is_logged_out_on_the_next_request() {
+    let (client, users) = client().await;
+    log_in(&client, "ada", false).await;
+    users.put(User { name: "ada".into(), active: false, password: "pw".into() });
+    assert_eq!(client.get("/").await.text(), "anonymous");
+}
+
+#[tokio::test]
+async fn request_loader_authenticates_api_keys() {
+    let (client, _) = client().await;
+    let res = client.get("/account").header("x-api-key", "bob-key").await;
+    assert_eq!(res.text(), "account:bob");
+    client.get("/account").header("x-api-key", "wrong").accept_json().await.assert_status(StatusCode::UNAUTHORIZED);
+    // A request-loaded user is not a fresh login.
+    client.get("/settings").header("x-api-key", "bob-key").accept_json().await.assert_status(StatusCode::UNAUTHORIZED);
+}
