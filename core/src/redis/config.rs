@@ -30,7 +30,7 @@ use crate::secret::Secret;
 /// assert_eq!(config.response_timeout_duration().as_secs(), 2);
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RedisConfig {
     /// The server: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS when
@@ -115,5 +115,11 @@ mod tests {
         let config: RedisConfig = serde_json::from_str(r#"{"key_prefix": "app:"}"#).expect("valid config");
         assert_eq!(config.key_prefix, "app:");
         assert_eq!(config.url.expose(), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn misspelt_key_is_rejected() {
+        let err = serde_json::from_str::<RedisConfig>(r#"{"urll": "redis://x"}"#).expect_err("unknown key");
+        assert!(err.to_string().contains("urll"), "{err}");
     }
 }

@@ -204,6 +204,13 @@ async fn unreachable_redis_fails_startup_quickly() {
     }
 }
 
+#[test]
+fn misspelt_redis_key_fails_the_build() {
+    let err =
+        builder().set("redis.response_timout", 1.0).extension(RedisExtension::new()).build().err().expect("fails");
+    assert!(err.to_string().contains("response_timout"), "{err}");
+}
+
 #[tokio::test]
 async fn unknown_store_names_the_extension_to_add() {
     let err = builder().set("app.session.store", "redis").build().unwrap().start().await.err().expect("fails");
