@@ -55,13 +55,48 @@
 //!
 //! A `message = "..."` on a check replaces the default. A [`Catalog`] translates messages
 //! (by their English text) for one locale.
+//!
+//! # CSRF
+//!
+//! [`FormsExtension`] adds [`CsrfLayer`]: every `POST`, `PUT`, `PATCH` and `DELETE` must carry
+//! a token from [`Csrf::token`] in the form field `csrf_token` or the `X-CSRFToken` /
+//! `X-CSRF-Token` header, or it is refused with 400 and Flask-WTF's message ("The CSRF token
+//! is missing.", "The CSRF session token is missing.", "The CSRF token has expired.", "The
+//! CSRF token is invalid.", "The CSRF tokens do not match."). Over HTTPS the `Origin` (or
+//! `Referer`) must be this host. Tokens are signed with the app's key (fallback keys accepted)
+//! and live `forms.csrf.time_limit` seconds; the session's secret rotates at login and logout.
+//!
+//! # Coming from Flask-WTF
+//!
+//! | Flask-WTF / WTForms | phial-forms |
+//! |---|---|
+//! | `class LoginForm(FlaskForm)` with fields | a struct deriving `Deserialize` and `Validate` |
+//! | `DataRequired()`, `InputRequired()` | `#[validate(custom(function = "phial_forms::data_required"))]`; an `Option` field for optional input |
+//! | `Length(min, max)`, `NumberRange(min, max)`, `Email()`, `EqualTo('password')`, `URL()` | `length(...)`, `range(...)`, `email`, `must_match(other = "password")`, `url` |
+//! | `IntegerField`, `FloatField`, `BooleanField`, `SelectField` | `i64`/`u32`..., `f64`, `bool` (checkbox), an enum |
+//! | `def validate_username(self, field)` (e.g. a database check) | [`Form::add_error`] after an async check in the handler |
+//! | `form.validate_on_submit()` | [`Form::validate_on_submit`] / [`Form::into_valid`] |
+//! | `form.errors`, `form.username.errors`, `form.username.data` | [`Form::errors`], [`Form::errors_for`], [`Form::value`] |
+//! | `CSRFProtect(app)` | `.extension(FormsExtension::new())` |
+//! | `csrf.exempt(view)` / blueprint | `[forms.csrf] exempt = ["/hooks/{name}", "/api/"]` |
+//! | `generate_csrf()`, `validate_csrf(token)` | [`Csrf::token`], [`Csrf::check`] |
+//! | `WTF_CSRF_TIME_LIMIT`, `WTF_CSRF_FIELD_NAME`, `WTF_CSRF_HEADERS`, `WTF_CSRF_SSL_STRICT`, `WTF_CSRF_METHODS` | `[forms.csrf]` `time_limit`, `field_name`, `headers`, `ssl_strict`, `methods` |
+//! | Flask-Babel translations of WTForms messages | [`Catalog`] per locale, chosen by `Accept-Language` |
+//!
+//! Not in this release yet: upload fields (`FileRequired`, `FileAllowed`, `FileSize`),
+//! rendering helpers and `csrf_token()` / `hidden_tag()` in templates (pass
+//! [`Csrf::token`] to the template meanwhile).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod csrf;
 mod data;
 mod de;
+mod extension;
 mod form;
 mod messages;
 
+pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfService};
 pub use data::{BodyError, FieldValue, FormData};
+pub use extension::{FormsConfig, FormsExtension};
 pub use form::{FieldErrors, Form, data_required};
 pub use messages::Catalog;

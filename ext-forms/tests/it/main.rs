@@ -10,6 +10,8 @@ use phial_forms::Form;
 use serde::Deserialize;
 use validator::Validate;
 
+mod csrf;
+
 #[derive(Debug, Deserialize, Validate)]
 struct Register {
     #[validate(custom(function = "phial_forms::data_required"), length(min = 3, max = 64))]

@@ -1,0 +1,414 @@
+//! CSRF protection: Flask-WTF's `CSRFProtect` and `csrf_token()`, with a secret that rotates
+//! at login and logout.
+//!
+//! Each session gets a random secret (kept under [`CSRF_SESSION_KEY`]); a token is that secret
+//! signed with the app's key and the time, so it expires ([`CsrfConfig::time_limit`]) and
+//! verifies with `app.secret_key_fallbacks` during a key rotation. The secret is a per-login
+//! value: `Session::cycle_id`, which phial-login calls at login and logout, drops it, so a
+//! token taken before login is refused after it (Flask-WTF keeps it; this is on purpose).
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use futures_util::future::BoxFuture;
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HOST, ORIGIN, REFERER};
+use http::request::Parts;
+use phial_core::axum::body::Body;
+use phial_core::axum::extract::{FromRequestParts, MatchedPath, Request};
+use phial_core::axum::response::{IntoResponse, Response};
+use phial_core::session::{CookieSigner, PER_LOGIN_PREFIX, Session, SignatureError};
+use phial_core::{Error, HttpError, Secret, axum, tower};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
+
+/// The session key of the CSRF secret (a per-login key: `cycle_id` removes it).
+pub const CSRF_SESSION_KEY: &str = "_per_login.csrf";
+
+const _: () = assert!(CSRF_SESSION_KEY.len() > PER_LOGIN_PREFIX.len());
+
+/// `[forms.csrf]`: Flask-WTF's `WTF_CSRF_*` settings.
+///
+/// # Examples
+///
+/// ```toml
+/// [forms.csrf]
+/// time_limit = 7200            # seconds a token lives; 0: as long as the session
+/// exempt = ["/webhooks/"]      # route paths (or prefixes ending in `/`) not checked
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CsrfConfig {
+    /// Check unsafe requests (`WTF_CSRF_ENABLED`; `WTF_CSRF_CHECK_DEFAULT` with the global layer).
+    pub enabled: bool,
+    /// Seconds a token is valid; `0` for as long as the session (`WTF_CSRF_TIME_LIMIT`).
+    pub time_limit: u64,
+    /// The form field holding the token (`WTF_CSRF_FIELD_NAME`).
+    pub field_name: String,
+    /// Headers that may hold the token (`WTF_CSRF_HEADERS`).
+    pub headers: Vec<String>,
+    /// Methods that are checked (`WTF_CSRF_METHODS`).
+    pub methods: Vec<String>,
+    /// On HTTPS, require a same-origin `Origin` or `Referer` (`WTF_CSRF_SSL_STRICT`).
+    pub ssl_strict: bool,
+    /// Route paths not checked: a path as routed (`/hooks/{id}`), or a prefix ending in `/`
+    /// (every route of a blueprint). Flask-WTF: `csrf.exempt(view_or_blueprint)`.
+    pub exempt: Vec<String>,
+    /// The largest form body the layer reads to find the token field, in bytes.
+    pub max_form_bytes: usize,
+}
+
+impl Default for CsrfConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            time_limit: 3600,
+            field_name: "csrf_token".into(),
+            headers: vec!["X-CSRFToken".into(), "X-CSRF-Token".into()],
+            methods: ["POST", "PUT", "PATCH", "DELETE"].map(String::from).to_vec(),
+            ssl_strict: true,
+            exempt: Vec::new(),
+            max_form_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a request's CSRF token was refused; the messages are Flask-WTF's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsrfError {
+    /// No token in the form or headers.
+    #[error("The CSRF token is missing.")]
+    Missing,
+    /// The session has no CSRF secret (a new session, or one cycled at login or logout).
+    #[error("The CSRF session token is missing.")]
+    SessionMissing,
+    /// The token is older than the time limit.
+    #[error("The CSRF token has expired.")]
+    Expired,
+    /// The token is not one this app signed.
+    #[error("The CSRF token is invalid.")]
+    Invalid,
+    /// The token was made for another session.
+    #[error("The CSRF tokens do not match.")]
+    Mismatch,
+    /// HTTPS, and the `Origin` header names another site.
+    #[error("The origin does not match the host.")]
+    BadOrigin,
+    /// HTTPS, and neither `Origin` nor `Referer` came.
+    #[error("The referrer header is missing.")]
+    NoReferrer,
+    /// HTTPS, and the `Referer` is another site.
+    #[error("The referrer does not match the host.")]
+    BadReferrer,
+}
+
+impl From<CsrfError> for HttpError {
+    fn from(err: CsrfError) -> Self {
+        HttpError::bad_request(err.to_string())
+    }
+}
+
+impl IntoResponse for CsrfError {
+    fn into_response(self) -> Response {
+        HttpError::from(self).into_response()
+    }
+}
+
+/// The keys and settings tokens are made and checked with; one per app, shared by requests.
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::Secret;
+/// use phial_forms::{CsrfConfig, CsrfKeys};
+///
+/// let keys = CsrfKeys::new(&Secret::new("a long random key"), &[], CsrfConfig::default())?;
+/// let token = keys.sign("the session's secret");
+/// assert!(keys.check(Some(&token), Some("the session's secret")).is_ok());
+/// assert!(keys.check(Some(&token), Some("another session")).is_err());
+/// # Ok::<(), phial_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct CsrfKeys {
+    signer: CookieSigner,
+    config: CsrfConfig,
+}
+
+impl CsrfKeys {
+    /// Keys derived from the app's secret key (and its fallbacks, still accepted).
+    ///
+    /// # Errors
+    ///
+    /// When the secret key is empty.
+    pub fn new(secret: &Secret, fallbacks: &[Secret], config: CsrfConfig) -> Result<Self, Error> {
+        Ok(Self { signer: CookieSigner::with_salt("phial.csrf", secret, fallbacks)?, config })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CsrfConfig {
+        &self.config
+    }
+
+    /// A token for the session secret `secret`, issued now.
+    pub fn sign(&self, secret: &str) -> String {
+        self.signer.sign(secret.as_bytes())
+    }
+
+    /// A token for `secret` as if issued at `at`: for tests of expiry.
+    pub fn sign_at(&self, secret: &str, at: SystemTime) -> String {
+        self.signer.sign_at(secret.as_bytes(), at)
+    }
+
+    /// Checks `token` against the session's secret, in Flask-WTF's order: missing token,
+    /// missing session secret, signature and age, then the match (constant-time).
+    ///
+    /// # Errors
+    ///
+    /// The [`CsrfError`] saying why the token is refused.
+    pub fn check(&self, token: Option<&str>, session_secret: Option<&str>) -> Result<(), CsrfError> {
+        let token = token.filter(|token| !token.is_empty()).ok_or(CsrfError::Missing)?;
+        let session_secret = session_secret.ok_or(CsrfError::SessionMissing)?;
+        let max_age = match self.config.time_limit {
+            0 => Duration::MAX,
+            seconds => Duration::from_secs(seconds),
+        };
+        let verified = self.signer.verify(token, max_age).map_err(|err| match err {
+            SignatureError::Expired => CsrfError::Expired,
+            _ => CsrfError::Invalid,
+        })?;
+        if bool::from(verified.payload.ct_eq(session_secret.as_bytes())) { Ok(()) } else { Err(CsrfError::Mismatch) }
+    }
+}
+
+/// The request's CSRF handle: makes tokens for forms (`csrf_token()`) and checks them by hand
+/// (Flask-WTF's `generate_csrf` / `validate_csrf`).
+///
+/// Needs [`CsrfLayer`] (which the `FormsExtension` adds) and a session.
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::HttpError;
+/// use phial_core::axum::response::Html;
+/// use phial_forms::Csrf;
+///
+/// async fn form(csrf: Csrf) -> Result<Html<String>, HttpError> {
+///     let token = csrf.token()?;
+///     Ok(Html(format!(r#"<form method="post"><input type="hidden" name="csrf_token" value="{token}"></form>"#)))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Csrf {
+    keys: Arc<CsrfKeys>,
+    session: Session,
+}
+
+impl Csrf {
+    /// A token for this session, creating its secret on first use.
+    ///
+    /// # Errors
+    ///
+    /// When the session cannot be written, or no random bytes are available.
+    pub fn token(&self) -> Result<String, HttpError> {
+        let secret = if let Some(secret) = self.session.get::<String>(CSRF_SESSION_KEY) {
+            secret
+        } else {
+            let mut bytes = [0_u8; 20];
+            getrandom::fill(&mut bytes).map_err(|err| HttpError::internal(err.to_string()))?;
+            let secret = hex::encode(bytes);
+            self.session.insert(CSRF_SESSION_KEY, &secret)?;
+            secret
+        };
+        Ok(self.keys.sign(&secret))
+    }
+
+    /// Checks `token` against this session.
+    ///
+    /// # Errors
+    ///
+    /// The [`CsrfError`] saying why it is refused.
+    pub fn check(&self, token: Option<&str>) -> Result<(), CsrfError> {
+        self.keys.check(token, self.session.get::<String>(CSRF_SESSION_KEY).as_deref())
+    }
+
+    /// The keys and settings.
+    pub fn keys(&self) -> &CsrfKeys {
+        &self.keys
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let keys = parts
+            .extensions
+            .get::<Arc<CsrfKeys>>()
+            .cloned()
+            .ok_or_else(|| HttpError::internal("CSRF keys missing: add FormsExtension (or CsrfLayer)"))?;
+        let session = Session::from_request_parts(parts, state).await?;
+        Ok(Self { keys, session })
+    }
+}
+
+/// Flask-WTF's `CSRFProtect`: checks every unsafe request (`POST`, `PUT`, `PATCH`, `DELETE`)
+/// not exempted, before the handler runs; a refused request is a 400 with Flask-WTF's message.
+///
+/// The token comes from a header (`X-CSRFToken`, `X-CSRF-Token`) or the form field
+/// `csrf_token` of a urlencoded or multipart body (read up to `max_form_bytes`, then handed on
+/// to the handler untouched). On HTTPS (the request's scheme, or `app.preferred_url_scheme =
+/// "https"` behind a proxy) an `Origin` header, or without one a `Referer`, must name this
+/// host first.
+///
+/// It must run inside the session layer; `FormsExtension` adds it in stage `Auth`.
+#[derive(Debug, Clone)]
+pub struct CsrfLayer {
+    keys: Arc<CsrfKeys>,
+    https: bool,
+}
+
+impl CsrfLayer {
+    /// A layer checking with `keys`; `https` says the app is served over HTTPS even when the
+    /// request URI does not say so (behind a proxy).
+    pub fn new(keys: CsrfKeys, https: bool) -> Self {
+        Self { keys: Arc::new(keys), https }
+    }
+}
+
+impl<S> tower::Layer<S> for CsrfLayer {
+    type Service = CsrfService<S>;
+
+    fn layer(&self, inner: S) -> CsrfService<S> {
+        CsrfService { inner, keys: Arc::clone(&self.keys), https: self.https }
+    }
+}
+
+/// The service of [`CsrfLayer`].
+#[derive(Debug, Clone)]
+pub struct CsrfService<S> {
+    inner: S,
+    keys: Arc<CsrfKeys>,
+    https: bool,
+}
+
+impl<S> tower::Service<Request> for CsrfService<S>
+where
+    S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        request.extensions_mut().insert(Arc::clone(&self.keys));
+        let config = self.keys.config();
+        let checked = config.enabled
+            && config.methods.iter().any(|method| method.eq_ignore_ascii_case(request.method().as_str()))
+            && !exempt(&config.exempt, request.extensions().get::<MatchedPath>());
+        // The service that was polled ready handles this request; a fresh clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if !checked {
+            return Box::pin(inner.call(request));
+        }
+        let keys = Arc::clone(&self.keys);
+        let https = self.https || request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+        Box::pin(async move {
+            match protect(&keys, https, request).await {
+                Ok(request) => inner.call(request).await,
+                Err(refused) => Ok(refused),
+            }
+        })
+    }
+}
+
+fn exempt(patterns: &[String], matched: Option<&MatchedPath>) -> bool {
+    let Some(path) = matched.map(MatchedPath::as_str) else { return false };
+    patterns
+        .iter()
+        .any(|pattern| if pattern.ends_with('/') { path.starts_with(pattern.as_str()) } else { path == pattern })
+}
+
+/// Checks `request`; gives it back (with its body) when it passes, or the refusal.
+async fn protect(keys: &CsrfKeys, https: bool, request: Request) -> Result<Request, Response> {
+    let config = keys.config();
+    if https && config.ssl_strict {
+        same_origin(request.headers()).map_err(IntoResponse::into_response)?;
+    }
+    let (mut parts, body) = request.into_parts();
+    let header_token = config
+        .headers
+        .iter()
+        .find_map(|name| parts.headers.get(name.as_str()).and_then(|value| value.to_str().ok()).map(str::to_owned));
+    let (token, body) = match header_token {
+        Some(token) => (Some(token), body),
+        None => form_token(&parts, body, config).await?,
+    };
+    let session = Session::from_request_parts(&mut parts, &()).await.map_err(IntoResponse::into_response)?;
+    let secret = session.get::<String>(CSRF_SESSION_KEY);
+    if let Err(refused) = keys.check(token.as_deref(), secret.as_deref()) {
+        tracing::info!(reason = %refused, path = %parts.uri.path(), "CSRF check refused the request");
+        return Err(refused.into_response());
+    }
+    Ok(Request::from_parts(parts, body))
+}
+
+/// `Origin` (or, without it, `Referer`) must be this host over HTTPS.
+fn same_origin(headers: &http::HeaderMap) -> Result<(), CsrfError> {
+    let host = headers.get(HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let ours = format!("https://{host}");
+    if let Some(origin) = headers.get(ORIGIN) {
+        return if origin.to_str().is_ok_and(|origin| origin.eq_ignore_ascii_case(&ours)) {
+            Ok(())
+        } else {
+            Err(CsrfError::BadOrigin)
+        };
+    }
+    let referer = headers.get(REFERER).ok_or(CsrfError::NoReferrer)?.to_str().map_err(|_| CsrfError::BadReferrer)?;
+    let rest =
+        referer.get(..ours.len()).filter(|start| start.eq_ignore_ascii_case(&ours)).map(|_| &referer[ours.len()..]);
+    match rest {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') => Ok(()),
+        _ => Err(CsrfError::BadReferrer),
+    }
+}
+
+/// The token field of a form body, and the body to hand on.
+async fn form_token(parts: &Parts, body: Body, config: &CsrfConfig) -> Result<(Option<String>, Body), Response> {
+    let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let urlencoded = essence == "application/x-www-form-urlencoded";
+    let multipart = essence == "multipart/form-data";
+    if !urlencoded && !multipart {
+        return Ok((None, body));
+    }
+    let bytes = axum::body::to_bytes(body, config.max_form_bytes).await.map_err(|_| {
+        HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large to check its CSRF token.").into_response()
+    })?;
+    let token = if urlencoded {
+        form_urlencoded::parse(&bytes).find(|(name, _)| *name == config.field_name).map(|(_, value)| value.into_owned())
+    } else {
+        multipart_field(content_type, bytes.clone(), &config.field_name).await
+    };
+    Ok((token, Body::from(bytes)))
+}
+
+async fn multipart_field(content_type: &str, bytes: bytes::Bytes, name: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) && field.file_name().is_none() {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
