@@ -60,6 +60,10 @@ pub struct LoginConfig {
     /// The cookie's `SameSite`. Flask-Login: `REMEMBER_COOKIE_SAMESITE` (none sent there);
     /// phial sends `Lax` as its session cookie does.
     pub remember_cookie_samesite: SameSite,
+    /// Where remember-me tokens and per-user epochs live: `"memory"` (one process; the
+    /// default) or `"redis"` (phial-core's shared connection; feature `redis`), unless the app
+    /// gives [`LoginExtension::remember_store`](crate::LoginExtension::remember_store).
+    pub remember_store: String,
     /// How many reverse proxies in front of the app append to `X-Forwarded-For`; `0` (the
     /// default) ignores the header, so a client cannot choose the address that session
     /// protection sees. Werkzeug: `ProxyFix(x_for=N)`.
@@ -83,6 +87,7 @@ impl Default for LoginConfig {
             remember_cookie_secure: None,
             remember_cookie_httponly: true,
             remember_cookie_samesite: SameSite::Lax,
+            remember_store: "memory".to_owned(),
             trusted_proxies: 0,
         }
     }

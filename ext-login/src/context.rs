@@ -36,7 +36,7 @@ pub(crate) struct LoginShared<U> {
     pub(crate) secure: bool,
     pub(crate) loader: std::sync::OnceLock<DynUserLoader<U>>,
     pub(crate) request_loader: Option<DynRequestLoader<U>>,
-    pub(crate) store: Arc<dyn RememberStore>,
+    pub(crate) store: std::sync::OnceLock<Arc<dyn RememberStore>>,
     pub(crate) signals: Signals<U>,
     pub(crate) timeout: Duration,
 }
@@ -55,6 +55,12 @@ impl<U> LoginShared<U> {
                 format!("{what} did not answer within {} ms", self.timeout.as_millis()).into(),
             )),
         }
+    }
+
+    pub(crate) fn store(&self) -> Result<&Arc<dyn RememberStore>, LoginError> {
+        self.store
+            .get()
+            .ok_or(LoginError::NotInstalled("the remember store is set in `start`; the app has not started"))
     }
 
     fn loader(&self) -> Result<&DynUserLoader<U>, LoginError> {
@@ -223,7 +229,7 @@ impl<U: AuthUser> LoginContext<U> {
         if auth_digest(user.session_auth_hash()).as_deref() != auth {
             return Ok(None);
         }
-        let current = shared.bounded("the remember store", shared.store.epoch(id)).await?;
+        let current = shared.bounded("the remember store", shared.store()?.epoch(id)).await?;
         Ok((epoch >= current).then_some(user))
     }
 
@@ -236,7 +242,7 @@ impl<U: AuthUser> LoginContext<U> {
         };
         // A selector that is not (or no longer) stored leaves the cookie alone: a parallel
         // request may just have rotated it, and clearing would drop the new one.
-        let Some(record) = shared.bounded("the remember store", shared.store.load(selector)).await? else {
+        let Some(record) = shared.bounded("the remember store", shared.store()?.load(selector)).await? else {
             return Ok(None);
         };
         let valid = validator_matches(validator, &record.validator_hash);
@@ -248,7 +254,7 @@ impl<U: AuthUser> LoginContext<U> {
         } else {
             None
         };
-        shared.bounded("the remember store", shared.store.delete(selector)).await?;
+        shared.bounded("the remember store", shared.store()?.delete(selector)).await?;
         let Some(user) = user else {
             self.lock().cookie = CookieAction::Clear;
             return Ok(None);
@@ -272,7 +278,7 @@ impl<U: AuthUser> LoginContext<U> {
         let shared = &self.shared;
         let token = issue_token().map_err(LoginError::Unavailable)?;
         let record = RememberRecord::new(user.auth_id(), token.validator_hash, auth, epoch, expires_at);
-        shared.bounded("the remember store", shared.store.save(&token.selector, &record)).await?;
+        shared.bounded("the remember store", shared.store()?.save(&token.selector, &record)).await?;
         self.lock().cookie = CookieAction::Set { value: token.cookie_value, expires_at };
         Ok(())
     }
@@ -282,7 +288,7 @@ impl<U: AuthUser> LoginContext<U> {
         if let Some(value) = facts.remember_cookie(&self.shared.config.remember_cookie_name)
             && let Some((selector, _)) = parse_token(&value)
         {
-            self.shared.bounded("the remember store", self.shared.store.delete(selector)).await?;
+            self.shared.bounded("the remember store", self.shared.store()?.delete(selector)).await?;
         }
         self.lock().cookie = CookieAction::Clear;
         Ok(())
@@ -295,7 +301,7 @@ impl<U: AuthUser> LoginContext<U> {
         }
         let shared = &self.shared;
         let id = user.auth_id();
-        let epoch = shared.bounded("the remember store", shared.store.epoch(&id)).await?;
+        let epoch = shared.bounded("the remember store", shared.store()?.epoch(&id)).await?;
         let had_cookie = facts.remember_cookie(&shared.config.remember_cookie_name).is_some();
         if had_cookie {
             self.revoke_request_token(facts).await?;

@@ -121,7 +121,7 @@ impl<U: AuthUser> LoginExtension<U> {
         self
     }
 
-    /// Keeps remember-me tokens and epochs in `store` instead of the process's memory.
+    /// Keeps remember-me tokens and epochs in `store`, whatever `login.remember_store` says.
     #[must_use]
     pub fn remember_store(mut self, store: Arc<dyn RememberStore>) -> Self {
         self.store = Some(store);
@@ -164,22 +164,45 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
     type Config = LoginConfig;
 
     fn deps(&self) -> Deps {
-        // A loader made in `start` reads what a database extension provides.
-        Deps::none().after("sql")
+        // A loader made in `start` reads what a database extension provides; the Redis
+        // remember store takes the shared connection.
+        Deps::none().after("sql").after("redis")
     }
 
     fn build(&self, config: &LoginConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         config.validate()?;
         let production = ctx.profile() == Profile::Production;
-        let store = self.store.clone().unwrap_or_else(|| {
-            if production {
-                tracing::warn!(
-                    "login: remember-me tokens are kept in memory; give `LoginExtension::remember_store` a shared store \
-                     when the app runs as several instances"
-                );
+        let store = OnceLock::new();
+        if let Some(given) = &self.store {
+            let _ = store.set(Arc::clone(given));
+        } else {
+            match config.remember_store.as_str() {
+                "memory" => {
+                    if production {
+                        tracing::warn!(
+                            "login: remember-me tokens are kept in memory; set login.remember_store = \"redis\" \
+                             when the app runs as several instances"
+                        );
+                    }
+                    let _ = store.set(Arc::new(MemoryRememberStore::new()) as Arc<dyn RememberStore>);
+                }
+                #[cfg(feature = "redis")]
+                "redis" => {} // in `start`, from the shared connection
+                #[cfg(not(feature = "redis"))]
+                "redis" => {
+                    return Err(Error::config(
+                        "login.remember_store",
+                        "`redis` needs the `redis` feature of phial (or phial-login)",
+                    ));
+                }
+                other => {
+                    return Err(Error::config(
+                        "login.remember_store",
+                        format!("unknown remember store `{other}`; use `memory` or `redis`"),
+                    ));
+                }
             }
-            Arc::new(MemoryRememberStore::new())
-        });
+        }
         let loader = OnceLock::new();
         if let LoaderSource::Ready(ready) = &self.loader {
             let _ = loader.set(Arc::clone(ready));
@@ -199,11 +222,18 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
         Ok(())
     }
 
-    async fn start(&self, _config: &LoginConfig, ctx: &mut StartCtx) -> Result<(), Error> {
+    async fn start(&self, config: &LoginConfig, ctx: &mut StartCtx) -> Result<(), Error> {
+        let shared = self.shared.get().ok_or_else(|| Error::msg("the login extension started before its build"))?;
         if let LoaderSource::FromStart(make) = &self.loader {
-            let shared = self.shared.get().ok_or_else(|| Error::msg("the login extension started before its build"))?;
             let _ = shared.loader.set(make(ctx)?);
         }
+        #[cfg(feature = "redis")]
+        if self.store.is_none() && config.remember_store == "redis" {
+            let redis = ctx.require::<phial_core::redis::Redis>()?.clone();
+            let _ = shared.store.set(Arc::new(crate::RedisRememberStore::new(redis)) as Arc<dyn RememberStore>);
+        }
+        #[cfg(not(feature = "redis"))]
+        let _ = config;
         Ok(())
     }
 }
@@ -255,6 +285,6 @@ impl<U> LoginState<U> {
     ///
     /// [`LoginError::Unavailable`](crate::LoginError::Unavailable) when the store fails.
     pub async fn logout_everywhere(&self, user_id: &str) -> Result<(), crate::LoginError> {
-        self.shared.bounded("the remember store", self.shared.store.bump_epoch(user_id)).await.map(drop)
+        self.shared.bounded("the remember store", self.shared.store()?.bump_epoch(user_id)).await.map(drop)
     }
 }

@@ -240,7 +240,7 @@ impl<U: AuthUser> Login<U> {
         if let Some(user) = &self.user {
             let shared = &self.context.shared;
             let id = user.auth_id();
-            shared.bounded("the remember store", shared.store.bump_epoch(&id)).await?;
+            shared.bounded("the remember store", shared.store()?.bump_epoch(&id)).await?;
         }
         self.logout_user().await
     }

@@ -59,7 +59,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `templates` | `current_user` in templates rendered after the user was resolved |
-//! | `redis` | (with phial-core's `redis`) remember-me tokens in Redis — in progress |
+//! | `redis` | [`RedisRememberStore`] on phial-core's shared Redis connection (`login.remember_store = "redis"`) |
 //! | `testing` | phial-core's `TestClient` |
 //!
 //! # Coming from Flask-Login
@@ -101,6 +101,9 @@ mod layer;
 pub mod password;
 mod redirect;
 mod remember;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+mod remember_redis;
 mod signals;
 mod user;
 
@@ -113,5 +116,8 @@ pub use guard::{LoginRequiredLayer, LoginRequiredService, fresh_login_required, 
 pub use layer::{LoginLayer, LoginService};
 pub use redirect::{next_or, safe_next};
 pub use remember::{MemoryRememberStore, RememberRecord, RememberStore};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use remember_redis::RedisRememberStore;
 pub use signals::Unauthorized;
 pub use user::{Anonymous, AuthUser, RequestLoader, UserLoader};

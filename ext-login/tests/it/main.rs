@@ -6,6 +6,8 @@ mod login;
 mod protection;
 mod redirects;
 mod remember;
+#[cfg(feature = "redis")]
+mod remember_redis;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -149,8 +151,13 @@ async fn flashes(session: Session) -> String {
     flashes.into_iter().map(|flash| format!("{}:{}", flash.category, flash.message)).collect::<Vec<_>>().join("|")
 }
 
-/// An app with users `ada` and `bob`, `[login]` from `login_toml`, and sessions in `store`.
+/// An app with `users`, `[login]` from `login_toml`, and sessions in `store`.
 pub(crate) async fn app_with(users: &Users, login_toml: &str, store: &str) -> RunningApp {
+    app_builder(users, login_toml, store).build().unwrap().start().await.unwrap()
+}
+
+/// The builder of [`app_with`], for tests that add to it.
+pub(crate) fn app_builder(users: &Users, login_toml: &str, store: &str) -> AppBuilder {
     let loader_users = users.clone();
     let loader = move |id: String| {
         let user = loader_users.get(&id);
@@ -204,11 +211,6 @@ pub(crate) async fn app_with(users: &Users, login_toml: &str, store: &str) -> Ru
         .blueprint("/admin", admin)
         .blueprint("/vault", vault)
         .blueprint("/members", members)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
 }
 
 /// The default app: login view `/login`, server-side sessions in memory.

@@ -122,3 +122,21 @@ async fn remember_cookie_attributes_follow_config_and_production_is_secure() {
     let cleared = set_cookie(&res, "keep").unwrap();
     assert_eq!(cookie_attributes(cleared), cookie_attributes(&set));
 }
+
+#[tokio::test]
+async fn redis_remember_store_without_redis_fails_at_startup() {
+    let users = crate::Users::with(&["ada"]);
+    let result = match crate::app_builder(&users, "remember_store = \"redis\"", "memory").build() {
+        Ok(app) => app.start().await.map(drop),
+        Err(err) => Err(err),
+    };
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("Redis") || err.contains("redis"), "{err}");
+}
+
+#[tokio::test]
+async fn unknown_remember_store_is_a_build_error() {
+    let users = crate::Users::with(&["ada"]);
+    let err = crate::app_builder(&users, "remember_store = \"floppy\"", "memory").build().err().unwrap().to_string();
+    assert!(err.contains("login.remember_store"), "{err}");
+}
