@@ -30,6 +30,9 @@ pub(crate) const IDENT: &str = "_id";
 const AUTH_HASH: &str = "_auth_hash";
 const EPOCH: &str = "_auth_epoch";
 
+/// How long one loader or remember-store call may take before the request gets a 503.
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What every request of one app shares.
 pub(crate) struct LoginShared<U> {
     pub(crate) config: LoginConfig,

@@ -1,19 +1,15 @@
 //! [`LoginExtension`]: the `Extension` impl, thin glue around the layer and the stores.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use phial_core::prelude::*;
 
 use crate::config::LoginConfig;
-use crate::context::LoginShared;
+use crate::context::{CALL_TIMEOUT, LoginShared};
 use crate::layer::LoginLayer;
 use crate::remember::{MemoryRememberStore, RememberStore};
 use crate::signals::{Signals, Unauthorized};
 use crate::user::{AuthUser, DynRequestLoader, DynUserLoader, RequestLoader, UserLoader};
-
-/// How long one loader or remember-store call may take before the request gets a 503.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 type LoaderFactory<U> = Box<dyn Fn(&StartCtx) -> Result<DynUserLoader<U>, Error> + Send + Sync>;
 

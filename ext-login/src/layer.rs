@@ -28,9 +28,69 @@ use crate::user::AuthUser;
 ///
 /// # Examples
 ///
-/// See [`LoginExtension`](crate::LoginExtension), which builds it from `[login]`.
+/// In a bare axum app (a phial app uses [`LoginExtension`](crate::LoginExtension), which
+/// builds it from `[login]`):
+///
+/// ```
+/// use std::sync::Arc;
+/// use axum::{Router, routing::get};
+/// use phial_core::Secret;
+/// use phial_core::session::{CookieSigner, SessionConfig, SessionLayer};
+/// use phial_login::{AuthUser, LoginConfig, LoginLayer, MaybeUser, MemoryRememberStore, login_required};
+///
+/// #[derive(Clone)]
+/// struct User(String);
+/// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+///
+/// async fn index(MaybeUser(user): MaybeUser<User>) -> String {
+///     user.map_or("anonymous".into(), |user| user.0)
+/// }
+///
+/// let mut config = LoginConfig::default();
+/// config.login_view = Some("/login".into());
+/// let loader = |id: String| async move { Ok(Some(User(id))) };
+/// let login = LoginLayer::new(config, loader, Arc::new(MemoryRememberStore::new()))?;
+/// let signer = CookieSigner::new(&Secret::new("a long random secret"), &[])?;
+/// let app: Router = Router::new()
+///     .route("/account", get(|| async { "private" }).layer(login_required::<User>()))
+///     .route("/", get(index))
+///     .layer(login) // inside the session layer: layers added later are further out
+///     .layer(SessionLayer::new(signer, SessionConfig::default(), false, None));
+/// # Ok::<(), phial_core::Error>(())
+/// ```
 pub struct LoginLayer<U> {
     pub(crate) shared: Arc<LoginShared<U>>,
+}
+
+impl<U: AuthUser> LoginLayer<U> {
+    /// A layer for a bare axum app: users from `loader`, remember-me tokens in `store`. The
+    /// remember cookie is `Secure` unless `config.remember_cookie_secure` is `Some(false)`
+    /// (there is no profile to decide by).
+    ///
+    /// # Errors
+    ///
+    /// [`phial_core::Error::Config`] when `config` does not [validate](LoginConfig::validate).
+    ///
+    /// # Examples
+    ///
+    /// See [`LoginLayer`].
+    pub fn new(
+        config: LoginConfig,
+        loader: impl crate::UserLoader<U>,
+        store: Arc<dyn crate::RememberStore>,
+    ) -> Result<Self, phial_core::Error> {
+        config.validate()?;
+        let shared = LoginShared {
+            secure: config.remember_cookie_secure.unwrap_or(true),
+            config,
+            loader: std::sync::OnceLock::from(Arc::new(loader) as crate::user::DynUserLoader<U>),
+            request_loader: None,
+            store: std::sync::OnceLock::from(store),
+            signals: crate::signals::Signals::default(),
+            timeout: crate::context::CALL_TIMEOUT,
+        };
+        Ok(Self { shared: Arc::new(shared) })
+    }
 }
 
 impl<U> Clone for LoginLayer<U> {

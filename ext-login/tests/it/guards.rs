@@ -112,3 +112,42 @@ async fn request_loader_authenticates_api_keys() {
     // A request-loaded user is not a fresh login.
     client.get("/settings").header("x-api-key", "bob-key").accept_json().await.assert_status(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn layers_and_handles_work_in_a_bare_axum_app() {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::routing::{get, post};
+    use phial_core::Secret;
+    use phial_core::session::{CookieSigner, SessionConfig, SessionLayer};
+    use phial_login::{LoginConfig, LoginLayer, LoginOptions, MemoryRememberStore, login_required};
+
+    let users = crate::Users::with(&["ada"]);
+    let loader = move |id: String| {
+        let user = users.get(&id);
+        async move { Ok(user) }
+    };
+    let mut config = LoginConfig::default();
+    config.login_view = Some("/login".into());
+    let login = LoginLayer::new(config, loader, Arc::new(MemoryRememberStore::new())).unwrap();
+    let signer = CookieSigner::new(&Secret::new("bare axum secret"), &[]).unwrap();
+    let app: Router = Router::new()
+        .route("/account", get(|| async { "private" }).layer(login_required::<User>()))
+        .route(
+            "/login",
+            post(|mut login: phial_login::Login<User>| async move {
+                let ada = User { name: "ada".into(), active: true, password: "pw".into() };
+                login.login_user(&ada, LoginOptions::new().remember(true)).await.unwrap();
+                "in"
+            }),
+        )
+        .layer(login)
+        .layer(SessionLayer::new(signer, SessionConfig::default(), false, None));
+    let client = phial_core::testing::TestClient::new(app);
+    let res = client.get("/account").header("accept", HTML).await;
+    assert_eq!(res.location(), Some("/login?next=/account"));
+    client.post("/login").await.assert_status(StatusCode::OK);
+    assert_eq!(client.get("/account").await.text(), "private");
+    assert!(client.cookie("remember_token").is_some(), "Secure cookies are still kept by the test jar");
+}

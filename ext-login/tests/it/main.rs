@@ -8,6 +8,8 @@ mod redirects;
 mod remember;
 #[cfg(feature = "redis")]
 mod remember_redis;
+#[cfg(feature = "templates")]
+mod templates;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
