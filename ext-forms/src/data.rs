@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use crate::upload::UploadedFile;
+
 /// One submitted value: text from a urlencoded or multipart body, or a JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
@@ -49,6 +51,7 @@ impl FieldValue {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FormData {
     fields: Vec<(String, FieldValue)>,
+    files: Vec<UploadedFile>,
 }
 
 /// Why a body could not be read as a form.
@@ -75,7 +78,7 @@ impl FormData {
         let fields = form_urlencoded::parse(body)
             .map(|(name, value)| (name.into_owned(), FieldValue::Text(value.into_owned())))
             .collect();
-        Self { fields }
+        Self { fields, files: Vec::new() }
     }
 
     /// Reads a JSON object: each member is a field; an array member is a repeated field.
@@ -96,7 +99,8 @@ impl FormData {
     pub fn from_json(body: &[u8]) -> Result<Self, BodyError> {
         match serde_json::from_slice(body).map_err(BodyError::Json)? {
             serde_json::Value::Object(members) => {
-                Ok(Self { fields: members.into_iter().map(|(name, value)| (name, FieldValue::Json(value))).collect() })
+                let fields = members.into_iter().map(|(name, value)| (name, FieldValue::Json(value))).collect();
+                Ok(Self { fields, files: Vec::new() })
             }
             _ => Err(BodyError::NotAnObject),
         }
@@ -105,6 +109,21 @@ impl FormData {
     /// Adds a value to field `name` (after any it has).
     pub fn push(&mut self, name: impl Into<String>, value: FieldValue) {
         self.fields.push((name.into(), value));
+    }
+
+    /// Adds an uploaded file.
+    pub fn push_file(&mut self, file: UploadedFile) {
+        self.files.push(file);
+    }
+
+    /// The first file sent in field `name`.
+    pub fn file(&self, name: &str) -> Option<&UploadedFile> {
+        self.files.iter().find(|file| file.field() == name)
+    }
+
+    /// Every file sent in field `name` (`<input type="file" multiple>`).
+    pub fn files<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a UploadedFile> + 'a {
+        self.files.iter().filter(move |file| file.field() == name)
     }
 
     /// The first value of field `name`, as text.

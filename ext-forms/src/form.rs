@@ -14,6 +14,7 @@ use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::data::{FieldValue, FormData};
 use crate::messages::{self, Catalog};
+use crate::upload::{FileCheck, UploadedFile};
 
 /// Error messages by field name, in field-name order. A message that is not a field's (a
 /// body that could not be read at all) is under the empty name `""`.
@@ -143,6 +144,49 @@ impl<T> Form<T> {
     /// The submitted text of field `name`, to show again in the re-rendered form.
     pub fn value(&self, name: &str) -> Option<Cow<'_, str>> {
         self.data.get(name)
+    }
+
+    /// The first file sent in field `name`.
+    pub fn file(&self, name: &str) -> Option<&UploadedFile> {
+        self.data.file(name)
+    }
+
+    /// Runs file checks on field `name` in order (a failing [`FileRequired`] or [`FileAllowed`]
+    /// stops the rest, as in WTForms), adding their messages to the field's errors; returns
+    /// whether all passed. Does nothing for a form that was not submitted.
+    ///
+    /// [`FileRequired`]: crate::FileRequired
+    /// [`FileAllowed`]: crate::FileAllowed
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::{FileAllowed, FileRequired, FileSize, Form};
+    ///
+    /// # #[derive(serde::Deserialize, validator::Validate)] struct Avatar {}
+    /// async fn upload(mut form: Form<Avatar>) -> String {
+    ///     form.check_file("photo", &[&FileRequired::new(), &FileAllowed::new(["jpg", "png"]), &FileSize::new(1 << 20)]);
+    ///     match form.validate_on_submit().and(form.file("photo")) {
+    ///         Some(photo) => format!("saved as {}", photo.safe_filename()),
+    ///         None => format!("{:?}", form.errors_for("photo")),
+    ///     }
+    /// }
+    /// ```
+    pub fn check_file(&mut self, name: &str, checks: &[&dyn FileCheck]) -> bool {
+        if !self.submitted {
+            return true;
+        }
+        let mut passed = true;
+        for check in checks {
+            if let Err(message) = check.check(self.data.file(name)) {
+                passed = false;
+                self.add_error(name, message);
+                if check.stops() {
+                    break;
+                }
+            }
+        }
+        passed
     }
 
     /// The submitted fields.
@@ -286,10 +330,12 @@ async fn read_multipart(request: Request) -> Result<FormData, HttpError> {
     let mut data = FormData::new();
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let Some(name) = field.name().map(str::to_owned) else { continue };
-        if field.file_name().is_some() {
-            // Files are read by the upload fields; the form keeps their names only.
-            let file_name = field.file_name().unwrap_or_default().to_owned();
-            data.push(name, FieldValue::Text(file_name));
+        if let Some(file_name) = field.file_name().map(str::to_owned) {
+            // Read whole but within the app's body limit: a larger body stops here with 413.
+            let content_type = field.content_type().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(bad)?;
+            data.push(name.clone(), FieldValue::Text(file_name.clone()));
+            data.push_file(UploadedFile::new(name, file_name, content_type.as_deref(), bytes));
             continue;
         }
         let text = field.text().await.map_err(bad)?;

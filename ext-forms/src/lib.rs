@@ -83,8 +83,10 @@
 //! | `WTF_CSRF_TIME_LIMIT`, `WTF_CSRF_FIELD_NAME`, `WTF_CSRF_HEADERS`, `WTF_CSRF_SSL_STRICT`, `WTF_CSRF_METHODS` | `[forms.csrf]` `time_limit`, `field_name`, `headers`, `ssl_strict`, `methods` |
 //! | Flask-Babel translations of WTForms messages | [`Catalog`] per locale, chosen by `Accept-Language` |
 //!
-//! Not in this release yet: upload fields (`FileRequired`, `FileAllowed`, `FileSize`),
-//! rendering helpers and `csrf_token()` / `hidden_tag()` in templates (pass
+//! | `FileField` with `FileRequired()`, `FileAllowed(['jpg'])`, `FileSize(max_size)` | [`Form::file`], [`Form::check_file`] with [`FileRequired`], [`FileAllowed`] (which also checks the content), [`FileSize`] |
+//! | `secure_filename(f.filename)` | [`UploadedFile::safe_filename`] |
+//!
+//! Not in this release yet: rendering helpers and `csrf_token()` / `hidden_tag()` in templates (pass
 //! [`Csrf::token`] to the template meanwhile).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -94,9 +96,11 @@ mod de;
 mod extension;
 mod form;
 mod messages;
+mod upload;
 
 pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfService};
 pub use data::{BodyError, FieldValue, FormData};
 pub use extension::{FormsConfig, FormsExtension};
 pub use form::{FieldErrors, Form, data_required};
 pub use messages::Catalog;
+pub use upload::{FileAllowed, FileCheck, FileRequired, FileSize, UploadedFile, secure_filename};

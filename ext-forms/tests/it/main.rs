@@ -11,6 +11,7 @@ use serde::Deserialize;
 use validator::Validate;
 
 mod csrf;
+mod upload;
 
 #[derive(Debug, Deserialize, Validate)]
 struct Register {
