@@ -8,6 +8,7 @@ mod redirects;
 mod remember;
 #[cfg(feature = "redis")]
 mod remember_redis;
+mod signals;
 #[cfg(feature = "templates")]
 mod templates;
 
@@ -133,6 +134,18 @@ async fn logout_everywhere(mut login: Login<User>) -> &'static str {
     "gone"
 }
 
+async fn reauth(mut login: Login<User>) -> &'static str {
+    // The password was checked here.
+    login.confirm_login().unwrap();
+    "confirmed"
+}
+
+/// The request loader: `X-Api-Key: bob-key` is bob.
+async fn api_keys(headers: http::HeaderMap) -> Result<Option<User>, phial_core::BoxError> {
+    let key = headers.get("x-api-key").and_then(|value| value.to_str().ok());
+    Ok((key == Some("bob-key")).then(|| User { name: "bob".into(), active: true, password: "pw".into() }))
+}
+
 /// `GET /`: who the request is, for every test.
 async fn whoami(MaybeUser(user): MaybeUser<User>) -> String {
     user.map_or_else(|| "anonymous".to_owned(), |user| format!("user:{}", user.name))
@@ -160,6 +173,16 @@ pub(crate) async fn app_with(users: &Users, login_toml: &str, store: &str) -> Ru
 
 /// The builder of [`app_with`], for tests that add to it.
 pub(crate) fn app_builder(users: &Users, login_toml: &str, store: &str) -> AppBuilder {
+    app_builder_with(users, login_toml, store, |login| login)
+}
+
+/// [`app_builder`] with the login extension shaped by `extend` (hooks, say).
+pub(crate) fn app_builder_with(
+    users: &Users,
+    login_toml: &str,
+    store: &str,
+    extend: impl FnOnce(LoginExtension<User>) -> LoginExtension<User>,
+) -> AppBuilder {
     let loader_users = users.clone();
     let loader = move |id: String| {
         let user = loader_users.get(&id);
@@ -183,14 +206,7 @@ pub(crate) fn app_builder(users: &Users, login_toml: &str, store: &str) -> AppBu
         .set("app.secret_key", "test-secret-key")
         .config_toml(&format!("[app.session]\nstore = \"{store}\"\n[login]\n{login_toml}\n"))
         .state(users.clone())
-        .extension(LoginExtension::new(loader).request_loader(|headers: http::HeaderMap| async move {
-            let key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
-            Ok((key.as_deref() == Some("bob-key")).then(|| User {
-                name: "bob".into(),
-                active: true,
-                password: "pw".into(),
-            }))
-        }))
+        .extension(extend(LoginExtension::new(loader).request_loader(api_keys)))
         .endpoint("index", "/", get(whoami))
         .endpoint("login", "/login", get(|| async { "login page" }).post(login))
         .endpoint("logout", "/logout", post(logout))
@@ -206,6 +222,7 @@ pub(crate) fn app_builder(users: &Users, login_toml: &str, store: &str) -> AppBu
         )
         .endpoint("password", "/password", post(change_password))
         .endpoint("everywhere", "/logout-everywhere", post(logout_everywhere))
+        .endpoint("reauth", "/reauth", post(reauth))
         .endpoint("visit", "/visit", get(visit))
         .endpoint("visited", "/visited", get(visited))
         .endpoint("public", "/public", get(|| async { "public" }))
