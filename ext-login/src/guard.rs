@@ -123,6 +123,10 @@ impl<S, U> Layer<S> for LoginRequiredLayer<U> {
 }
 
 /// The service of [`LoginRequiredLayer`].
+///
+/// # Examples
+///
+/// Made by the layer; see [`login_required`].
 pub struct LoginRequiredService<S, U> {
     inner: S,
     layer: LoginRequiredLayer<U>,

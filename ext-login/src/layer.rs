@@ -114,6 +114,10 @@ impl<S, U> Layer<S> for LoginLayer<U> {
 }
 
 /// The service of [`LoginLayer`].
+///
+/// # Examples
+///
+/// Made by the layer; see [`LoginLayer`].
 pub struct LoginService<S, U> {
     inner: S,
     shared: Arc<LoginShared<U>>,

@@ -54,12 +54,35 @@
 //!   many proxies append to it.
 //! - Inactive users are anonymous when loaded from a session or token, not only refused at login.
 //!
+//! # What a request goes through
+//!
+//! The first extractor or guard that asks who the user is resolves it, once per request:
+//! 1. **Session protection** ([`SessionProtection`]): the session's identifier (SHA-256 of the
+//!    client address and User-Agent) is compared with the request's; `basic` marks the login
+//!    not fresh, `strong` ends it and revokes the remember-me token.
+//! 2. **The session**: `_user_id` is loaded with the [`UserLoader`]; the user must be active,
+//!    match the `session_auth_hash` digest stored at login, and the session's epoch must not
+//!    be older than the user's (see [`Login::logout_everywhere`]).
+//! 3. **The remember-me cookie**: verified against the [`RememberStore`], then rotated; the
+//!    login is written to the session, not fresh.
+//! 4. **The request loader**, if any.
+//!
+//! A logged-in request therefore costs one user-loader call and one remember-store call (the
+//! epoch); requests that never ask cost two small allocations (the context and a boxed future).
+//!
+//! # Remember-me stores
+//!
+//! `login.remember_store = "memory"` (default) keeps tokens in the process: right for one
+//! instance and for tests. `"redis"` (feature `redis`, with phial-core's `RedisExtension`)
+//! shares tokens and epochs between instances, so a revocation is exact everywhere. Any other
+//! store implements [`RememberStore`] and is given with [`LoginExtension::remember_store`].
+//!
 //! # Feature flags
 //!
 //! | feature | what it adds |
 //! |---|---|
 //! | `templates` | `current_user` in templates rendered after the user was resolved |
-//! | `redis` | [`RedisRememberStore`] on phial-core's shared Redis connection (`login.remember_store = "redis"`) |
+//! | `redis` | `RedisRememberStore` on phial-core's shared Redis connection (`login.remember_store = "redis"`) |
 //! | `testing` | phial-core's `TestClient` |
 //!
 //! # Coming from Flask-Login
