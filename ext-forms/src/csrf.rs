@@ -309,6 +309,8 @@ where
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         request.extensions_mut().insert(Arc::clone(&self.keys));
+        #[cfg(feature = "templates")]
+        template_functions(&mut request, &self.keys);
         let config = self.keys.config();
         let checked = config.enabled
             && config.methods.iter().any(|method| method.eq_ignore_ascii_case(request.method().as_str()))
@@ -328,6 +330,31 @@ where
             }
         })
     }
+}
+
+/// `csrf_token()` and `hidden_tag()` for the templates this request renders.
+#[cfg(feature = "templates")]
+fn template_functions(request: &mut Request, keys: &Arc<CsrfKeys>) {
+    use phial_core::minijinja::{Error as TemplateError, ErrorKind, Value};
+    use phial_core::templates::TemplateVars;
+
+    let Some(session) = Session::from_extensions(request.extensions()) else { return };
+    let csrf = Csrf { keys: Arc::clone(keys), session };
+    let token =
+        move || csrf.token().map_err(|err| TemplateError::new(ErrorKind::InvalidOperation, err.message().to_owned()));
+    let field = token.clone();
+    let vars = request.extensions_mut().get_or_insert_default::<TemplateVars>();
+    vars.insert("csrf_token", Value::from_function(token));
+    vars.insert(
+        "hidden_tag",
+        Value::from_function(move || -> Result<Value, TemplateError> {
+            // The token is URL-safe base64 and dots: nothing in it needs escaping.
+            Ok(Value::from_safe_string(format!(
+                r#"<input id="csrf_token" name="csrf_token" type="hidden" value="{}">"#,
+                field()?
+            )))
+        }),
+    );
 }
 
 fn exempt(patterns: &[String], matched: Option<&MatchedPath>) -> bool {

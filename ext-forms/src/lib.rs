@@ -86,8 +86,11 @@
 //! | `FileField` with `FileRequired()`, `FileAllowed(['jpg'])`, `FileSize(max_size)` | [`Form::file`], [`Form::check_file`] with [`FileRequired`], [`FileAllowed`] (which also checks the content), [`FileSize`] |
 //! | `secure_filename(f.filename)` | [`UploadedFile::safe_filename`] |
 //!
-//! Not in this release yet: rendering helpers and `csrf_token()` / `hidden_tag()` in templates (pass
-//! [`Csrf::token`] to the template meanwhile).
+//! | `{{ csrf_token() }}`, `{{ form.hidden_tag() }}` | `{{ csrf_token() }}`, `{{ hidden_tag() }}` (feature `templates`) |
+//!
+//! Not in this release yet: rendering helpers for fields (`{{ form.username(size=32) }}` with
+//! `required`/`minlength`/`maxlength` from the checks); render fields in the template with
+//! [`Form::value`] and [`Form::errors_for`] meanwhile.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod csrf;

@@ -502,6 +502,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
+impl Session {
+    /// The request's session handle from its extensions, without loading it: for layers that
+    /// hand the session to code running later in the request, such as a template function.
+    /// `None` without [`SessionLayer`](super::SessionLayer).
+    ///
+    /// A server-side session must be loaded before it is read: the `Session` and `Template`
+    /// extractors load it, so a function called while a template renders may read it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::session::Session;
+    ///
+    /// let request = http::Request::new(());
+    /// assert!(Session::from_extensions(request.extensions()).is_none());
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        extensions.get::<SessionSlot>().map(|slot| slot.0.clone())
+    }
+}
+
 /// `Option<Session>` is `None` when no [`SessionLayer`](super::SessionLayer) is installed,
 /// for code that works with or without sessions.
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {

@@ -156,3 +156,36 @@ async fn over_https_the_origin_or_referer_must_be_this_host() {
     post(Some(("Origin", "https://app.example"))).await.assert_status(StatusCode::OK);
     post(Some(("Referer", "https://app.example/form?x=1"))).await.assert_status(StatusCode::OK);
 }
+
+#[cfg(feature = "templates")]
+#[tokio::test]
+async fn templates_get_csrf_token_and_hidden_tag() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(
+        folder.path().join("form.html"),
+        r#"<form method="post">{{ hidden_tag() }}<input name="body"></form>|{{ csrf_token() }}"#,
+    )
+    .unwrap();
+    let client = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test secret")
+        .set("app.template_folder", folder.path().display().to_string())
+        .extension(FormsExtension::new())
+        .endpoint(
+            "page",
+            "/page",
+            get(|template: Template| async move { template.render("form.html", ()) }).post(submit),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+        .test_client();
+    let page = client.get("/page").await.text().to_owned();
+    let (form, token) = page.split_once('|').unwrap();
+    let hidden = format!(r#"<input id="csrf_token" name="csrf_token" type="hidden" value="{token}">"#);
+    assert!(form.contains(&hidden), "{page}");
+    let response = client.post("/page").form(&[("csrf_token", token), ("body", "from the page")]).await;
+    assert_eq!(response.text(), "from the page");
+}
