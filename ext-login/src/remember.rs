@@ -110,10 +110,27 @@ pub struct MemoryRememberStore {
     inner: Mutex<MemoryTables>,
 }
 
+/// The token count below which saves never sweep expired tokens.
+const MIN_SWEEP_LEN: usize = 1024;
+
 #[derive(Debug, Default)]
 struct MemoryTables {
     tokens: HashMap<String, RememberRecord>,
     epochs: HashMap<String, u64>,
+    /// The number of tokens after the last sweep.
+    swept_len: usize,
+}
+
+impl MemoryTables {
+    /// Drops expired tokens once the table has doubled since the last sweep, so tokens whose
+    /// cookie was never sent again do not pile up without a background task.
+    fn sweep_if_grown(&mut self) {
+        if self.tokens.len() >= MIN_SWEEP_LEN.max(self.swept_len * 2) {
+            let now = OffsetDateTime::now_utc();
+            self.tokens.retain(|_, record| record.expires_at > now);
+            self.swept_len = self.tokens.len();
+        }
+    }
 }
 
 impl MemoryRememberStore {
@@ -151,7 +168,9 @@ impl RememberStore for MemoryRememberStore {
     }
 
     fn save<'a>(&'a self, selector: &'a str, record: &'a RememberRecord) -> BoxFuture<'a, Result<(), BoxError>> {
-        self.tables().tokens.insert(selector.to_owned(), record.clone());
+        let mut tables = self.tables();
+        tables.tokens.insert(selector.to_owned(), record.clone());
+        tables.sweep_if_grown();
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -240,6 +259,19 @@ mod tests {
         for value in ["", "abc", ".abc", "abc.", "a b.c", "a.b.c"] {
             assert!(parse_token(value).is_none(), "{value:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn expired_tokens_are_swept_when_the_table_grows() {
+        let store = MemoryRememberStore::new();
+        let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        for n in 0..MIN_SWEEP_LEN - 1 {
+            store.save(&n.to_string(), &RememberRecord::new("1", [0; 32], None, 0, past)).await.expect("memory");
+        }
+        assert_eq!(store.len(), MIN_SWEEP_LEN - 1);
+        let future = OffsetDateTime::now_utc() + time::Duration::days(1);
+        store.save("live", &RememberRecord::new("1", [0; 32], None, 0, future)).await.expect("memory");
+        assert_eq!(store.len(), 1);
     }
 
     #[tokio::test]
