@@ -286,7 +286,9 @@ impl<U: AuthUser> LoginContext<U> {
         Ok(())
     }
 
-    /// Deletes the token the request's cookie names, and clears the cookie.
+    /// Deletes the token the request's cookie names, and clears the cookie. The cookie is
+    /// cleared even when the request did not carry it: one with a narrower `Path` is not sent
+    /// to every URL, and must still go.
     async fn revoke_request_token(&self, facts: &RequestFacts) -> Result<(), LoginError> {
         if let Some(value) = facts.remember_cookie(&self.shared.config.remember_cookie_name)
             && let Some((selector, _)) = parse_token(&value)

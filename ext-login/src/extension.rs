@@ -111,6 +111,23 @@ impl<U: AuthUser> LoginExtension<U> {
 
     /// Also authenticates requests by `loader` (Flask-Login's `@request_loader`), when neither
     /// the session nor a remember-me cookie gives a user.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, LoginExtension};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+    ///
+    /// let loader = |id: String| async move { Ok(Some(User(id))) };
+    /// let login = LoginExtension::new(loader).request_loader(|headers: http::HeaderMap| async move {
+    ///     let key = headers.get("x-api-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    ///     Ok(key.filter(|key| key == "ada-secret-key").map(|_| User("ada".into())))
+    /// });
+    /// # let _ = login;
+    /// ```
     #[must_use]
     pub fn request_loader(mut self, loader: impl RequestLoader<U>) -> Self {
         self.request_loader = Some(Arc::new(loader));
@@ -118,13 +135,47 @@ impl<U: AuthUser> LoginExtension<U> {
     }
 
     /// Keeps remember-me tokens and epochs in `store`, whatever `login.remember_store` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, LoginExtension};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+    ///
+    /// let loader = |id: String| async move { Ok(Some(User(id))) };
+    /// let store = std::sync::Arc::new(phial_login::MemoryRememberStore::new());
+    /// let login = LoginExtension::new(loader).remember_store(store);
+    /// # let _ = login;
+    /// ```
     #[must_use]
     pub fn remember_store(mut self, store: Arc<dyn RememberStore>) -> Self {
         self.store = Some(store);
         self
     }
 
-    /// Runs `hook` after each login. Flask-Login: `user_logged_in`.
+    /// Runs `hook` after each login. Flask-Login: `user_logged_in`. Hooks run on the
+    /// request's task in the order registered; keep them quick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, LoginExtension};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+    ///
+    /// let loader = |id: String| async move { Ok(Some(User(id))) };
+    /// let login = LoginExtension::new(loader)
+    ///     .on_login(|user: &User| tracing::info!(user = %user.0, "logged in"))
+    ///     .on_logout(|user: &User| tracing::info!(user = %user.0, "logged out"))
+    ///     .on_remember(|user: &User| tracing::info!(user = %user.0, "remembered"))
+    ///     .on_unauthorized(|event| tracing::info!(path = %event.path, "refused"));
+    /// # let _ = login;
+    /// ```
     #[must_use]
     pub fn on_login(mut self, hook: impl Fn(&U) + Send + Sync + 'static) -> Self {
         self.signals.logged_in.push(Arc::new(hook));

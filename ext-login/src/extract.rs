@@ -236,6 +236,24 @@ impl<U: AuthUser> Login<U> {
     /// # Errors
     ///
     /// [`LoginError::Unavailable`] when the remember store fails.
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, Login, LoginError};
+    ///
+    /// #[derive(Clone)]
+    /// struct User { name: String, password_hash: String }
+    /// impl AuthUser for User {
+    ///     fn auth_id(&self) -> String { self.name.clone() }
+    ///     fn session_auth_hash(&self) -> Option<String> { Some(self.password_hash.clone()) }
+    /// }
+    ///
+    /// async fn sign_out_everywhere(mut login: Login<User>) -> Result<&'static str, LoginError> {
+    ///     login.logout_everywhere().await?;
+    ///     Ok("Signed out on every device.")
+    /// }
+    /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(sign_out_everywhere);
+    /// ```
     pub async fn logout_everywhere(&mut self) -> Result<(), LoginError> {
         if let Some(user) = &self.user {
             let shared = &self.context.shared;
@@ -252,6 +270,26 @@ impl<U: AuthUser> Login<U> {
     /// # Errors
     ///
     /// [`LoginError::Session`] when the session cannot be written.
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, Login, LoginError};
+    ///
+    /// #[derive(Clone)]
+    /// struct User { name: String, password_hash: String }
+    /// impl AuthUser for User {
+    ///     fn auth_id(&self) -> String { self.name.clone() }
+    ///     fn session_auth_hash(&self) -> Option<String> { Some(self.password_hash.clone()) }
+    /// }
+    ///
+    /// async fn change_password(mut login: Login<User>) -> Result<&'static str, LoginError> {
+    ///     let Some(user) = login.user().cloned() else { return Ok("log in first") };
+    ///     let changed = User { password_hash: "new hash".into(), ..user }; // and saved to the database
+    ///     login.update_auth_hash(&changed)?;
+    ///     Ok("Password changed; other devices are logged out.")
+    /// }
+    /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(change_password);
+    /// ```
     pub fn update_auth_hash(&mut self, user: &U) -> Result<(), LoginError> {
         self.context.update_auth_hash(&self.facts, user)?;
         self.user = Some(user.clone());
@@ -264,6 +302,25 @@ impl<U: AuthUser> Login<U> {
     /// # Errors
     ///
     /// [`LoginError::Session`] when the session cannot be written.
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, Login, LoginError};
+    ///
+    /// #[derive(Clone)]
+    /// struct User { name: String, password_hash: String }
+    /// impl AuthUser for User {
+    ///     fn auth_id(&self) -> String { self.name.clone() }
+    ///     fn session_auth_hash(&self) -> Option<String> { Some(self.password_hash.clone()) }
+    /// }
+    ///
+    /// async fn reauthenticate(mut login: Login<User>) -> Result<&'static str, LoginError> {
+    ///     // after checking the password again
+    ///     login.confirm_login()?;
+    ///     Ok(if login.is_fresh() { "fresh" } else { "anonymous" })
+    /// }
+    /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(reauthenticate);
+    /// ```
     pub fn confirm_login(&mut self) -> Result<(), LoginError> {
         self.context.confirm(&self.facts)?;
         self.fresh = true;
