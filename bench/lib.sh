@@ -94,6 +94,7 @@ wrk_once() {
     local seconds="$1" url="$2" cookie="${3:-}"
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency)
     [ -n "$cookie" ] && args+=(-H "Cookie: $cookie")
+    [ -n "${BENCH_WRK_SCRIPT:-}" ] && args+=(-s "$BENCH_WRK_SCRIPT")
     "${CLIENT_CPU[@]}" wrk "${args[@]}" "$url" | awk '
         function ms(v) {
             if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000

@@ -24,10 +24,10 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::common::{ITEMS, Message, PAGE, TEXT, TITLE, USER, USER_KEY, greeting, template_dir};
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// The key the baseline signs its session cookie with.
-const KEY: &[u8] = b"a bare axum app's own 32-byte key";
+pub(crate) const KEY: &[u8] = b"a bare axum app's own 32-byte key";
 
 /// The session cookie's name.
 const COOKIE_NAME: &str = "session";
@@ -144,7 +144,7 @@ async fn session_read(State(state): State<AppState>, headers: HeaderMap) -> Stri
 }
 
 /// `base64url(payload) "." base64url(HMAC-SHA256(key, base64url(payload)))`.
-fn sign(mac: &HmacSha256, payload: &[u8]) -> String {
+pub(crate) fn sign(mac: &HmacSha256, payload: &[u8]) -> String {
     let mut value = URL_SAFE_NO_PAD.encode(payload);
     let signature = mac.clone().chain_update(value.as_bytes()).finalize().into_bytes();
     value.push('.');
@@ -153,7 +153,7 @@ fn sign(mac: &HmacSha256, payload: &[u8]) -> String {
 }
 
 /// The payload of a value made by [`sign`], if its signature holds (constant-time compare).
-fn verify(mac: &HmacSha256, value: &str) -> Option<Vec<u8>> {
+pub(crate) fn verify(mac: &HmacSha256, value: &str) -> Option<Vec<u8>> {
     let (payload, signature) = value.rsplit_once('.')?;
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
     mac.clone().chain_update(payload.as_bytes()).verify_slice(&signature).ok()?;
@@ -161,7 +161,7 @@ fn verify(mac: &HmacSha256, value: &str) -> Option<Vec<u8>> {
 }
 
 /// The first cookie `name` in the request's `Cookie` headers.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()

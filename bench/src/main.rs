@@ -6,6 +6,8 @@
 //! phial-bench axum 8002    # bare axum::Router, the same handlers, no layers
 //! phial-bench phial-sql 8003  # GET /items/{id} and /items?page=N through phial-sql
 //! phial-bench axum-sql 8004   # the same queries with plain sqlx in bare axum
+//! phial-bench phial-forms 8005  # a CSRF-protected form POST through phial-forms
+//! phial-bench axum-forms 8006   # the same checks by hand with axum's Form and validator
 //! ```
 //!
 //! Both bind `127.0.0.1:<port>` and serve `GET /text`, `/json`, `/user/{name}`, `/template`,
@@ -23,6 +25,7 @@
 
 mod axum_app;
 mod common;
+mod forms_app;
 mod phial_app;
 mod sql_app;
 
@@ -31,7 +34,7 @@ use anyhow::{Context as _, bail};
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(port)) = (args.next(), args.next()) else {
-        bail!("usage: phial-bench <phial|axum|phial-sql|axum-sql> <port>");
+        bail!("usage: phial-bench <phial|axum|phial-sql|axum-sql|phial-forms|axum-forms> <port>");
     };
     let port: u16 = port.parse().with_context(|| format!("port `{port}` is not a number"))?;
     init_tracing();
@@ -45,7 +48,11 @@ fn main() -> anyhow::Result<()> {
             "axum" => axum_app::serve(listener).await,
             "phial-sql" => sql_app::serve_phial(listener).await,
             "axum-sql" => sql_app::serve_axum(listener).await,
-            other => bail!("unknown mode `{other}`; use `phial`, `axum`, `phial-sql` or `axum-sql`"),
+            "phial-forms" => forms_app::serve_phial(listener).await,
+            "axum-forms" => forms_app::serve_axum(listener).await,
+            other => bail!(
+                "unknown mode `{other}`; use `phial`, `axum`, `phial-sql`, `axum-sql`, `phial-forms` or `axum-forms`"
+            ),
         }
     })
 }
