@@ -24,6 +24,37 @@ use crate::user::AuthUser;
 #[derive(Debug, Clone)]
 pub(crate) struct ViewOverride(pub(crate) String);
 
+/// Sets the login view for the routes behind it without guarding them, for blueprints whose
+/// handlers use the [`CurrentUser`](crate::CurrentUser) and [`FreshUser`](crate::FreshUser)
+/// extractors on some pages only. Flask-Login: `blueprint_login_views`.
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use phial_core::prelude::*;
+/// use phial_login::{AuthUser, CurrentUser, login_view};
+///
+/// #[derive(Clone)]
+/// struct User(String);
+/// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+///
+/// let shop = Blueprint::new("shop")
+///     .endpoint("catalog", "/", get(|| async { "everyone" }))
+///     .endpoint("orders", "/orders", get(|CurrentUser(user): CurrentUser<User>| async move { user.0 }))
+///     .layer(Stage::Auth, "login_view", login_view("/shop/login"));
+/// # let _ = shop;
+/// ```
+pub fn login_view(
+    view: impl Into<String>,
+) -> tower::util::MapRequestLayer<impl Fn(Request) -> Request + Clone + Send + Sync + 'static> {
+    let view: Arc<str> = Arc::from(view.into());
+    tower::util::MapRequestLayer::new(move |mut request: Request| {
+        request.extensions_mut().insert(ViewOverride(view.to_string()));
+        request
+    })
+}
+
 /// Requires a logged-in user of type `U` in front of a route or blueprint: Flask-Login's
 /// `@login_required`.
 ///

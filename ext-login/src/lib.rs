@@ -92,7 +92,7 @@
 //! | `LoginManager(app)` / `init_app` | `.extension(LoginExtension::new(loader))` |
 //! | `@login_manager.user_loader` | the loader given to [`LoginExtension::new`] / [`LoginExtension::with_loader_from`] ([`UserLoader`]) |
 //! | `@login_manager.request_loader` | [`LoginExtension::request_loader`] ([`RequestLoader`]) |
-//! | `login_manager.login_view`, `blueprint_login_views` | `login.login_view`; [`LoginRequiredLayer::login_view`] per blueprint |
+//! | `login_manager.login_view`, `blueprint_login_views` | `login.login_view`; per blueprint [`LoginRequiredLayer::login_view`] or the [`login_view`] layer |
 //! | `login_manager.refresh_view`, `needs_refresh_message(_category)` | `login.refresh_view`, `login.needs_refresh_message(_category)` |
 //! | `login_message`, `login_message_category` | `login.login_message`, `login.login_message_category` |
 //! | `@login_required` | [`login_required`] layer, or the [`CurrentUser`] extractor |
@@ -135,7 +135,7 @@ pub use context::LoginOptions;
 pub use error::LoginError;
 pub use extension::{LoginExtension, LoginState};
 pub use extract::{CurrentUser, FreshUser, Login, MaybeUser};
-pub use guard::{LoginRequiredLayer, LoginRequiredService, fresh_login_required, login_required};
+pub use guard::{LoginRequiredLayer, LoginRequiredService, fresh_login_required, login_required, login_view};
 pub use layer::{LoginLayer, LoginService};
 pub use redirect::{next_or, safe_next};
 pub use remember::{MemoryRememberStore, RememberRecord, RememberStore};

@@ -54,6 +54,16 @@ async fn blueprint_login_view_overrides_the_app_one() {
 }
 
 #[tokio::test]
+async fn blueprint_login_view_applies_to_extractors_without_guarding_public_pages() {
+    let (client, _) = client().await;
+    assert_eq!(client.get("/shop").await.text(), "catalog");
+    let res = client.get("/shop/orders").header("accept", HTML).await;
+    assert_eq!(res.location(), Some("/shop/login?next=/shop/orders"));
+    log_in(&client, "ada", false).await;
+    assert_eq!(client.get("/shop/orders").await.text(), "orders:ada");
+}
+
+#[tokio::test]
 async fn options_requests_pass_the_guard() {
     let (client, _) = client().await;
     let res = client.options("/admin").await;

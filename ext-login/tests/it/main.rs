@@ -22,7 +22,7 @@ use phial_core::prelude::*;
 use phial_core::testing::TestClient;
 use phial_login::{
     AuthUser, CurrentUser, FreshUser, Login, LoginExtension, LoginOptions, MaybeUser, fresh_login_required,
-    login_required,
+    login_required, login_view,
 };
 use serde::Deserialize;
 
@@ -196,6 +196,14 @@ pub(crate) fn app_builder_with(
         "fresh_login_required",
         fresh_login_required::<User>(),
     );
+    let shop = Blueprint::new("shop")
+        .endpoint("catalog", "/", get(|| async { "catalog" }))
+        .endpoint(
+            "orders",
+            "/orders",
+            get(|CurrentUser(user): CurrentUser<User>| async move { format!("orders:{}", user.name) }),
+        )
+        .layer(Stage::Auth, "login_view", login_view("/shop/login"));
     let members = Blueprint::new("members").endpoint("index", "/", get(|| async { "members" })).layer(
         Stage::Auth,
         "login_required",
@@ -230,6 +238,7 @@ pub(crate) fn app_builder_with(
         .blueprint("/admin", admin)
         .blueprint("/vault", vault)
         .blueprint("/members", members)
+        .blueprint("/shop", shop)
 }
 
 /// The default app: login view `/login`, server-side sessions in memory.
