@@ -29,7 +29,7 @@
 //! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available |
 //! | `login` | `phial-login` | Flask-Login | in progress |
 //! | `forms` | `phial-forms` | Flask-WTF | in progress |
-//! | `jwt` | `phial-jwt` | Flask-JWT-Extended | coming |
+//! | `jwt` | `phial-jwt` | Flask-JWT-Extended | in progress |
 //! | `mail` | `phial-mail` | Flask-Mail | coming |
 //! | `cache` | `phial-cache` | Flask-Caching | coming |
 //! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
@@ -65,6 +65,11 @@ pub use phial_login as login;
 #[cfg(feature = "forms")]
 #[cfg_attr(docsrs, doc(cfg(feature = "forms")))]
 pub use phial_forms as forms;
+
+/// JSON Web Tokens: Flask-JWT-Extended's role (feature `jwt`).
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use phial_jwt as jwt;
 
 /// Everything an app usually needs: `use phial::prelude::*;`.
 pub mod prelude {
