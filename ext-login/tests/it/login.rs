@@ -95,3 +95,14 @@ async fn another_user_is_unaffected_by_logout_everywhere() {
     ada.post("/logout-everywhere").await;
     assert_eq!(bob.get("/").await.text(), "user:bob");
 }
+
+#[tokio::test]
+async fn login_state_logs_another_user_out_everywhere() {
+    let (admin, _) = client().await;
+    let mallory = admin.new_session();
+    log_in(&mallory, "bob", true).await;
+    admin.post("/ban/bob").await.assert_status(StatusCode::OK);
+    assert_eq!(mallory.get("/").await.text(), "anonymous");
+    mallory.remove_cookie("session");
+    assert_eq!(mallory.get("/").await.text(), "anonymous");
+}

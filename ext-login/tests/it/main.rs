@@ -140,6 +140,15 @@ async fn reauth(mut login: Login<User>) -> &'static str {
     "confirmed"
 }
 
+/// An admin action: logs another user out everywhere.
+async fn ban(
+    Ext(login): Ext<phial_login::LoginState<User>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> &'static str {
+    login.logout_everywhere(&name).await.unwrap();
+    "banned"
+}
+
 /// The request loader: `X-Api-Key: bob-key` is bob.
 async fn api_keys(headers: http::HeaderMap) -> Result<Option<User>, phial_core::BoxError> {
     let key = headers.get("x-api-key").and_then(|value| value.to_str().ok());
@@ -231,6 +240,7 @@ pub(crate) fn app_builder_with(
         .endpoint("password", "/password", post(change_password))
         .endpoint("everywhere", "/logout-everywhere", post(logout_everywhere))
         .endpoint("reauth", "/reauth", post(reauth))
+        .endpoint("ban", "/ban/{name}", post(ban))
         .endpoint("visit", "/visit", get(visit))
         .endpoint("visited", "/visited", get(visited))
         .endpoint("public", "/public", get(|| async { "public" }))
