@@ -66,7 +66,7 @@ impl<U> LoginShared<U> {
             .ok_or(LoginError::NotInstalled("the remember store is set in `start`; the app has not started"))
     }
 
-    fn loader(&self) -> Result<&DynUserLoader<U>, LoginError> {
+    pub(crate) fn loader(&self) -> Result<&DynUserLoader<U>, LoginError> {
         self.loader.get().ok_or(LoginError::NotInstalled("the user loader is set in `start`; the app has not started"))
     }
 }

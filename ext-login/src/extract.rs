@@ -327,6 +327,34 @@ impl<U: AuthUser> Login<U> {
         Ok(())
     }
 
+    /// The user with `id`, through the app's user loader (inactive users included).
+    ///
+    /// # Errors
+    ///
+    /// [`LoginError::Unavailable`] when the loader fails or times out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_login::{AuthUser, Login, LoginError, LoginOptions};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+    ///
+    /// async fn impersonate(mut login: Login<User>) -> Result<&'static str, LoginError> {
+    ///     match login.load_user("ada").await? {
+    ///         Some(ada) => login.login_user(&ada, LoginOptions::new()).await.map(|()| "now ada"),
+    ///         None => Ok("no such user"),
+    ///     }
+    /// }
+    /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(impersonate);
+    /// ```
+    pub async fn load_user(&self, id: &str) -> Result<Option<U>, LoginError> {
+        let shared = &self.context.shared;
+        shared.bounded("the user loader", shared.loader()?.load_user(id.to_owned())).await
+    }
+
     /// A 302 to `next` when [`safe_next`](crate::safe_next) accepts it, else to `default`.
     pub fn redirect_next(&self, next: Option<&str>, default: &str) -> Response {
         found(next_or(next, default))

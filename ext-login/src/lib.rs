@@ -83,7 +83,7 @@
 //! |---|---|
 //! | `templates` | `current_user` in templates rendered after the user was resolved |
 //! | `redis` | `RedisRememberStore` on phial-core's shared Redis connection (`login.remember_store = "redis"`) |
-//! | `testing` | phial-core's `TestClient` |
+//! | `testing` | [`testing`]: log a user in from a test without the login form (Flask-Login's `FlaskLoginClient`) |
 //!
 //! # Coming from Flask-Login
 //!
@@ -128,6 +128,9 @@ mod remember;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 mod remember_redis;
 mod signals;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod user;
 
 pub use config::{LoginConfig, SameSite, SessionProtection};

@@ -11,6 +11,8 @@ mod remember_redis;
 mod signals;
 #[cfg(feature = "templates")]
 mod templates;
+#[cfg(feature = "testing")]
+mod testing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
