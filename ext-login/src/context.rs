@@ -349,11 +349,24 @@ impl<U: AuthUser> LoginContext<U> {
     }
 
     /// Records the user's new `session_auth_hash` in this session (after a password change),
-    /// so this session stays logged in while the others end.
-    pub(crate) fn update_auth_hash(&self, facts: &RequestFacts, user: &U) -> Result<(), LoginError> {
+    /// so this session stays logged in while the others end; this browser's remember-me token,
+    /// if it holds a valid one of this user, is replaced by one under the new hash.
+    pub(crate) async fn update_auth_hash(&self, facts: &RequestFacts, user: &U) -> Result<(), LoginError> {
+        let shared = &self.shared;
         insert(&facts.session, AUTH_HASH, record_auth(user))?;
         facts.session.cycle_id();
-        if let Some(resolved) = self.lock().resolved.as_mut() {
+        if let Some(value) = facts.remember_cookie(&shared.config.remember_cookie_name)
+            && let Some((selector, validator)) = parse_token(&value)
+            && let Some(record) = shared.bounded("the remember store", shared.store()?.load(selector)).await?
+            && record.user_id == user.auth_id()
+            && validator_matches(validator, &record.validator_hash)
+        {
+            shared.bounded("the remember store", shared.store()?.delete(selector)).await?;
+            self.issue(user, record_auth(user), record.epoch, record.expires_at).await?;
+        }
+        let mut state = self.lock();
+        state.touched = true;
+        if let Some(resolved) = state.resolved.as_mut() {
             resolved.user = Some(user.clone());
         }
         Ok(())

@@ -265,11 +265,13 @@ impl<U: AuthUser> Login<U> {
 
     /// After a password change: keeps this session logged in under the user's new
     /// [`session_auth_hash`](AuthUser::session_auth_hash), while the user's other sessions and
-    /// remember-me tokens end on their next request. Django's `update_session_auth_hash`.
+    /// remember-me tokens end on their next request; this browser's remember-me token is
+    /// replaced by one under the new hash. Django's `update_session_auth_hash`.
     ///
     /// # Errors
     ///
-    /// [`LoginError::Session`] when the session cannot be written.
+    /// [`LoginError::Session`] when the session cannot be written;
+    /// [`LoginError::Unavailable`] when the remember store fails.
     /// # Examples
     ///
     /// ```
@@ -285,13 +287,13 @@ impl<U: AuthUser> Login<U> {
     /// async fn change_password(mut login: Login<User>) -> Result<&'static str, LoginError> {
     ///     let Some(user) = login.user().cloned() else { return Ok("log in first") };
     ///     let changed = User { password_hash: "new hash".into(), ..user }; // and saved to the database
-    ///     login.update_auth_hash(&changed)?;
+    ///     login.update_auth_hash(&changed).await?;
     ///     Ok("Password changed; other devices are logged out.")
     /// }
     /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(change_password);
     /// ```
-    pub fn update_auth_hash(&mut self, user: &U) -> Result<(), LoginError> {
-        self.context.update_auth_hash(&self.facts, user)?;
+    pub async fn update_auth_hash(&mut self, user: &U) -> Result<(), LoginError> {
+        self.context.update_auth_hash(&self.facts, user).await?;
         self.user = Some(user.clone());
         Ok(())
     }

@@ -106,3 +106,18 @@ async fn login_state_logs_another_user_out_everywhere() {
     mallory.remove_cookie("session");
     assert_eq!(mallory.get("/").await.text(), "anonymous");
 }
+
+#[tokio::test]
+async fn password_change_keeps_this_browsers_remember_token_working() {
+    let (laptop, _) = client().await;
+    log_in(&laptop, "ada", true).await;
+    let before = laptop.cookie("remember_token").unwrap();
+    laptop.post("/password").await.assert_status(StatusCode::OK);
+    let after = laptop.cookie("remember_token").unwrap();
+    assert_ne!(before, after);
+    laptop.remove_cookie("session");
+    assert_eq!(laptop.get("/").await.text(), "user:ada");
+    let replay = laptop.new_session();
+    replay.set_cookie("remember_token", &before);
+    assert_eq!(replay.get("/").await.text(), "anonymous");
+}

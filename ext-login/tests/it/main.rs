@@ -127,7 +127,7 @@ async fn change_password(
     let users = state.get::<Users>().unwrap();
     let changed = User { password: "new-password".to_owned(), ..user };
     users.put(changed.clone());
-    login.update_auth_hash(&changed).unwrap();
+    login.update_auth_hash(&changed).await.unwrap();
     "changed"
 }
 
