@@ -13,6 +13,7 @@
 #   BENCH_AXUM_ENV       extra VAR=value words for the axum server (e.g.
 #                        "BENCH_AXUM_LAYERS=timeout,catch-panic")
 #   BENCH_OUT [bench/results/latest.md]   where the report is written as well
+#   BENCH_COOKIE_ROUTES [session]   routes that send the cookie GET /login sets
 #   BENCH_PHIAL_MODE [phial], BENCH_AXUM_MODE [axum]   the servers' modes (bench/sql.sh sets
 #                        phial-sql and axum-sql)
 #   BENCH_NO_BUILD=1     use the binary already built
@@ -38,18 +39,19 @@ trap stop_servers EXIT
 start_server "$PHIAL_PORT" "$PHIAL_MODE" "${PHIAL_ENV[@]}"
 start_server "$AXUM_PORT" "$AXUM_MODE" "${AXUM_ENV[@]}"
 PHIAL_COOKIE="" AXUM_COOKIE=""
-if [[ " $ROUTES " == *" session "* ]]; then
+# BENCH_COOKIE_ROUTES: routes that send the cookie /login sets [session].
+COOKIE_ROUTES=" ${BENCH_COOKIE_ROUTES:-session} "
+if [[ " $ROUTES " == *" session "* ]] || [ -n "${BENCH_COOKIE_ROUTES:-}" ]; then
     PHIAL_COOKIE="$(login "$PHIAL_PORT")"
     AXUM_COOKIE="$(login "$AXUM_PORT")"
     [ -n "$PHIAL_COOKIE" ] && [ -n "$AXUM_COOKIE" ] || { log "error: /login set no cookie"; exit 1; }
 fi
 
-# The cookie a route needs: only /session reads one.
+# The cookie a route sends: the login cookie for the routes of BENCH_COOKIE_ROUTES.
 cookie_for() {
-    case "$1" in
-        session) [ "$2" = phial ] && printf '%s' "$PHIAL_COOKIE" || printf '%s' "$AXUM_COOKIE" ;;
-        *) ;;
-    esac
+    if [[ "$COOKIE_ROUTES" == *" $1 "* ]]; then
+        if [ "$2" = phial ]; then printf '%s' "$PHIAL_COOKIE"; else printf '%s' "$AXUM_COOKIE"; fi
+    fi
 }
 
 # Checks each server answers each route the way the other does before timing anything.

@@ -8,6 +8,8 @@
 //! phial-bench axum-sql 8004   # the same queries with plain sqlx in bare axum
 //! phial-bench phial-forms 8005  # a CSRF-protected form POST through phial-forms
 //! phial-bench axum-forms 8006   # the same checks by hand with axum's Form and validator
+//! phial-bench phial-login 8007  # a page for logged-in users through phial-login
+//! phial-bench axum-login 8008   # the same page reading a signed cookie by hand
 //! ```
 //!
 //! Both bind `127.0.0.1:<port>` and serve `GET /text`, `/json`, `/user/{name}`, `/template`,
@@ -26,6 +28,7 @@
 mod axum_app;
 mod common;
 mod forms_app;
+mod login_app;
 mod phial_app;
 mod sql_app;
 
@@ -34,7 +37,9 @@ use anyhow::{Context as _, bail};
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(port)) = (args.next(), args.next()) else {
-        bail!("usage: phial-bench <phial|axum|phial-sql|axum-sql|phial-forms|axum-forms> <port>");
+        bail!(
+            "usage: phial-bench <phial|axum|phial-sql|axum-sql|phial-forms|axum-forms|phial-login|axum-login> <port>"
+        );
     };
     let port: u16 = port.parse().with_context(|| format!("port `{port}` is not a number"))?;
     init_tracing();
@@ -50,8 +55,10 @@ fn main() -> anyhow::Result<()> {
             "axum-sql" => sql_app::serve_axum(listener).await,
             "phial-forms" => forms_app::serve_phial(listener).await,
             "axum-forms" => forms_app::serve_axum(listener).await,
+            "phial-login" => login_app::serve_phial(listener).await,
+            "axum-login" => login_app::serve_axum(listener).await,
             other => bail!(
-                "unknown mode `{other}`; use `phial`, `axum`, `phial-sql`, `axum-sql`, `phial-forms` or `axum-forms`"
+                "unknown mode `{other}`; use `phial`, `axum`, `phial-sql`, `axum-sql`, `phial-forms`, `axum-forms`, `phial-login` or `axum-login`"
             ),
         }
     })
