@@ -105,13 +105,17 @@
 //! | `AnonymousUserMixin` | `MaybeUser(None)`, [`Anonymous`] |
 //! | `REMEMBER_COOKIE_NAME`, `_DURATION`, `_PATH`, `_DOMAIN`, `_SECURE`, `_HTTPONLY`, `_SAMESITE` | `login.remember_cookie_*` ([`LoginConfig`]) |
 //! | `session_protection = "basic" / "strong"` | `login.session_protection` ([`SessionProtection`]) |
-//! | `user_logged_in`, `user_logged_out`, `user_loaded_from_cookie`, `user_unauthorized` | [`LoginExtension::on_login`], [`on_logout`](LoginExtension::on_logout), [`on_remember`](LoginExtension::on_remember), [`on_unauthorized`](LoginExtension::on_unauthorized) |
+//! | `FlaskLoginClient` (`test_client(user=...)`) | [`testing::login_route`] + [`testing::log_in_as`] (feature `testing`) |
+//! | `login_manager.unauthorized_handler` | the app's 401 error handler (`AppBuilder::error_handler`), or [`LoginExtension::on_unauthorized`] |
+//! | `user_logged_in`, `user_logged_out`, `user_loaded_from_cookie`, `user_unauthorized`, `user_needs_refresh` | [`LoginExtension::on_login`], [`on_logout`](LoginExtension::on_logout), [`on_remember`](LoginExtension::on_remember), [`on_unauthorized`](LoginExtension::on_unauthorized) |
 //!
 //! Differences, each for a reason: remember cookies are revocable tokens rather than a signed
 //! user id; `next` is checked by [`safe_next`]; JSON clients get a JSON 401 instead of a
 //! redirect; `SameSite=Lax` and `Secure` in production on the remember cookie; inactive users
-//! are anonymous. In layers, give `login_view` as a path (`/login`): an endpoint name is
-//! resolved only by the extractors, which see the app state.
+//! are anonymous; `session_protection = "basic"` marks every changed session stale (Flask-Login
+//! empties non-permanent ones); no `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` (tokens rotate on use
+//! and keep their expiry). In layers, give `login_view` as a path (`/login`): an endpoint name
+//! is resolved only by the extractors, which see the app state.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
