@@ -109,24 +109,26 @@ pub(crate) struct LoginContext<U> {
 /// What resolution needs from the request.
 pub(crate) struct RequestFacts {
     pub(crate) session: Session,
-    pub(crate) headers: HeaderMap,
     pub(crate) ident: String,
+    /// The remember-me cookie's value, if the request carries one.
+    remember: Option<String>,
 }
 
 impl RequestFacts {
     /// The facts of `parts`; loads a server-side session.
-    pub(crate) async fn from_parts(parts: &mut Parts, trusted_proxies: usize) -> Result<Self, LoginError> {
+    pub(crate) async fn from_parts(parts: &mut Parts, config: &LoginConfig) -> Result<Self, LoginError> {
         let session = <Session as axum::extract::OptionalFromRequestParts<()>>::from_request_parts(parts, &())
             .await
             .map_err(LoginError::Session)?
             .ok_or(LoginError::NotInstalled("no session layer in front of the login layer"))?;
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
-        let ident = identifier(&parts.headers, peer, trusted_proxies);
-        Ok(Self { session, headers: parts.headers.clone(), ident })
+        let ident = identifier(&parts.headers, peer, config.trusted_proxies);
+        let remember = cookie_value(&parts.headers, &config.remember_cookie_name);
+        Ok(Self { session, ident, remember })
     }
 
-    fn remember_cookie(&self, name: &str) -> Option<String> {
-        cookie_value(&self.headers, name)
+    fn remember_cookie(&self) -> Option<&str> {
+        self.remember.as_deref()
     }
 }
 
@@ -159,9 +161,9 @@ impl<U: AuthUser> LoginContext<U> {
             return Ok(resolved);
         }
         self.lock().touched = true;
-        let facts = RequestFacts::from_parts(parts, self.shared.config.trusted_proxies).await?;
+        let facts = RequestFacts::from_parts(parts, &self.shared.config).await?;
         self.lock().session = Some(facts.session.clone());
-        let resolved = self.resolve_facts(&facts).await?;
+        let resolved = self.resolve_facts(&facts, &parts.headers).await?;
         #[cfg(feature = "templates")]
         parts
             .extensions
@@ -171,7 +173,7 @@ impl<U: AuthUser> LoginContext<U> {
         Ok(resolved)
     }
 
-    async fn resolve_facts(&self, facts: &RequestFacts) -> Result<Resolved<U>, LoginError> {
+    async fn resolve_facts(&self, facts: &RequestFacts, headers: &HeaderMap) -> Result<Resolved<U>, LoginError> {
         let session = &facts.session;
         self.protect(facts).await?;
         if let Some(id) = session.get::<String>(USER_ID) {
@@ -183,14 +185,13 @@ impl<U: AuthUser> LoginContext<U> {
             tracing::debug!("the session's user is gone, inactive, or logged out elsewhere; logging out");
             clear_login_keys(session);
         }
-        if let Some(value) = facts.remember_cookie(&self.shared.config.remember_cookie_name)
-            && let Some(user) = self.restore(&value, facts).await?
+        if let Some(value) = facts.remember_cookie()
+            && let Some(user) = self.restore(value, facts).await?
         {
             return Ok(Resolved { user: Some(user), fresh: false });
         }
         if let Some(loader) = &self.shared.request_loader {
-            let user =
-                self.shared.bounded("the request loader", loader.load_from_request(facts.headers.clone())).await?;
+            let user = self.shared.bounded("the request loader", loader.load_from_request(headers.clone())).await?;
             if let Some(user) = user.filter(AuthUser::is_active) {
                 return Ok(Resolved { user: Some(user), fresh: false });
             }
@@ -290,8 +291,8 @@ impl<U: AuthUser> LoginContext<U> {
     /// cleared even when the request did not carry it: one with a narrower `Path` is not sent
     /// to every URL, and must still go.
     async fn revoke_request_token(&self, facts: &RequestFacts) -> Result<(), LoginError> {
-        if let Some(value) = facts.remember_cookie(&self.shared.config.remember_cookie_name)
-            && let Some((selector, _)) = parse_token(&value)
+        if let Some(value) = facts.remember_cookie()
+            && let Some((selector, _)) = parse_token(value)
         {
             self.shared.bounded("the remember store", self.shared.store()?.delete(selector)).await?;
         }
@@ -307,7 +308,7 @@ impl<U: AuthUser> LoginContext<U> {
         let shared = &self.shared;
         let id = user.auth_id();
         let epoch = shared.bounded("the remember store", shared.store()?.epoch(&id)).await?;
-        let had_cookie = facts.remember_cookie(&shared.config.remember_cookie_name).is_some();
+        let had_cookie = facts.remember_cookie().is_some();
         if had_cookie {
             self.revoke_request_token(facts).await?;
         }
@@ -355,8 +356,8 @@ impl<U: AuthUser> LoginContext<U> {
         let shared = &self.shared;
         insert(&facts.session, AUTH_HASH, record_auth(user))?;
         facts.session.cycle_id();
-        if let Some(value) = facts.remember_cookie(&shared.config.remember_cookie_name)
-            && let Some((selector, validator)) = parse_token(&value)
+        if let Some(value) = facts.remember_cookie()
+            && let Some((selector, validator)) = parse_token(value)
             && let Some(record) = shared.bounded("the remember store", shared.store()?.load(selector)).await?
             && record.user_id == user.auth_id()
             && validator_matches(validator, &record.validator_hash)

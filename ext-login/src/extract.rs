@@ -4,13 +4,13 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use phial_core::AppState;
 
 use crate::context::{LoginContext, LoginOptions, RequestFacts, context_of};
 use crate::error::LoginError;
-use crate::guard::{check, deny, found};
+use crate::guard::{deny, found};
 use crate::redirect::next_or;
 use crate::user::AuthUser;
 
@@ -96,12 +96,12 @@ where
     AppState: FromRef<S>,
 {
     let app = AppState::from_ref(state);
-    check::<U>(parts, fresh, Some(&app)).await?;
-    let context = context_of::<U>(parts).map_err(axum::response::IntoResponse::into_response)?;
-    let resolved = context.resolve(parts).await.map_err(axum::response::IntoResponse::into_response)?;
+    let context = context_of::<U>(parts).map_err(IntoResponse::into_response)?;
+    let resolved = context.resolve(parts).await.map_err(IntoResponse::into_response)?;
     match resolved.user {
-        Some(user) => Ok(user),
         None => Err(deny(&context, parts, false, Some(&app))),
+        Some(_) if fresh && !resolved.fresh => Err(deny(&context, parts, true, Some(&app))),
+        Some(user) => Ok(user),
     }
 }
 
@@ -141,7 +141,7 @@ impl<U: AuthUser, S: Send + Sync> FromRequestParts<S> for MaybeUser<U> {
 /// # Examples
 ///
 /// ```
-/// use axum::response::Response;
+/// use axum::response::{IntoResponse, Response};
 /// use phial_login::{AuthUser, Login, LoginOptions};
 ///
 /// #[derive(Clone)]
@@ -183,7 +183,7 @@ impl<U: AuthUser, S: Send + Sync> FromRequestParts<S> for Login<U> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, LoginError> {
         let context = context_of::<U>(parts)?;
         let resolved = context.resolve(parts).await?;
-        let facts = RequestFacts::from_parts(parts, context.shared.config.trusted_proxies).await?;
+        let facts = RequestFacts::from_parts(parts, &context.shared.config).await?;
         Ok(Self { context, facts, user: resolved.user, fresh: resolved.fresh })
     }
 }

@@ -212,7 +212,7 @@ where
 }
 
 /// Whether the request may pass; otherwise the refusal to send. `app` resolves endpoint names.
-pub(crate) async fn check<U: AuthUser>(parts: &mut Parts, fresh: bool, app: Option<&AppState>) -> Result<(), Response> {
+async fn check<U: AuthUser>(parts: &mut Parts, fresh: bool, app: Option<&AppState>) -> Result<(), Response> {
     let context = context_of::<U>(parts).map_err(IntoResponse::into_response)?;
     let resolved = context.resolve(parts).await.map_err(IntoResponse::into_response)?;
     match resolved.user {
