@@ -39,6 +39,10 @@ pub struct LoginConfig {
     /// The category of [`needs_refresh_message`](Self::needs_refresh_message).
     /// Flask-Login: `needs_refresh_message_category`.
     pub needs_refresh_message_category: String,
+    /// Keep `next` in the session (key `next`) instead of the login URL's query string; read it
+    /// back with [`Login::take_next`](crate::Login::take_next). Flask-Login:
+    /// `USE_SESSION_FOR_NEXT`.
+    pub use_session_for_next: bool,
     /// What happens when a session's client identifier (peer address and User-Agent) changes.
     /// Flask-Login: `session_protection`, default `"basic"`.
     pub session_protection: SessionProtection,
@@ -79,6 +83,7 @@ impl Default for LoginConfig {
             login_message_category: "message".to_owned(),
             needs_refresh_message: "Please reauthenticate to access this page.".to_owned(),
             needs_refresh_message_category: "message".to_owned(),
+            use_session_for_next: false,
             session_protection: SessionProtection::Basic,
             remember_cookie_name: "remember_token".to_owned(),
             remember_cookie_duration: 365 * 24 * 60 * 60,

@@ -357,6 +357,31 @@ impl<U: AuthUser> Login<U> {
         shared.bounded("the user loader", shared.loader()?.load_user(id.to_owned())).await
     }
 
+    /// The `next` URL that a guard kept in the session (with `login.use_session_for_next`),
+    /// removed from it, if [`safe_next`](crate::safe_next) accepts it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::response::Response;
+    /// use phial_login::{AuthUser, Login, LoginError, LoginOptions};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    /// impl AuthUser for User { fn auth_id(&self) -> String { self.0.clone() } }
+    ///
+    /// async fn login(mut login: Login<User>) -> Result<Response, LoginError> {
+    ///     login.login_user(&User("ada".into()), LoginOptions::new()).await?;
+    ///     let next = login.take_next();
+    ///     Ok(login.redirect_next(next.as_deref(), "/"))
+    /// }
+    /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(login);
+    /// ```
+    pub fn take_next(&self) -> Option<String> {
+        let next: String = self.facts.session.pop(crate::guard::NEXT_KEY)?;
+        crate::safe_next(&next).is_some().then_some(next)
+    }
+
     /// A 302 to `next` when [`safe_next`](crate::safe_next) accepts it, else to `default`.
     pub fn redirect_next(&self, next: Option<&str>, default: &str) -> Response {
         found(next_or(next, default))

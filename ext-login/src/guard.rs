@@ -250,15 +250,43 @@ pub(crate) fn deny<U: AuthUser>(
         {
             session.flash_with(category.clone(), message.clone());
         }
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let next = percent_encoding::utf8_percent_encode(&next, NEXT_ESCAPES);
-        found(&format!("{url}{separator}next={next}"))
+        if config.use_session_for_next
+            && let Some(session) = context.session()
+        {
+            if let Err(err) = session.insert(NEXT_KEY, &next) {
+                return err.into_response();
+            }
+            found(&url)
+        } else {
+            found(&login_url(&url, Some(&next)))
+        }
     } else {
         let message = if message.is_empty() { "Unauthorized".to_owned() } else { message.clone() };
         HttpError::new(StatusCode::UNAUTHORIZED, message).into_response()
     };
     add_vary_cookie(response.headers_mut());
     response
+}
+
+/// The session key of `next` with `login.use_session_for_next`, as Flask-Login names it.
+pub(crate) const NEXT_KEY: &str = "next";
+
+/// `view_url` with `next` added to its query string, escaped: Flask-Login's
+/// `login_url(login_view, next_url)` once the view is a URL.
+///
+/// # Examples
+///
+/// ```
+/// use phial_login::login_url;
+///
+/// assert_eq!(login_url("/login", Some("/account?tab=2")), "/login?next=/account%3Ftab%3D2");
+/// assert_eq!(login_url("/login?lang=en", Some("/")), "/login?lang=en&next=/");
+/// assert_eq!(login_url("/login", None), "/login");
+/// ```
+pub fn login_url(view_url: &str, next: Option<&str>) -> String {
+    let Some(next) = next else { return view_url.to_owned() };
+    let separator = if view_url.contains('?') { '&' } else { '?' };
+    format!("{view_url}{separator}next={}", percent_encoding::utf8_percent_encode(next, NEXT_ESCAPES))
 }
 
 /// Characters escaped in the `next` query value.

@@ -94,6 +94,7 @@
 //! | `@login_manager.request_loader` | [`LoginExtension::request_loader`] ([`RequestLoader`]) |
 //! | `login_manager.login_view`, `blueprint_login_views` | `login.login_view`; per blueprint [`LoginRequiredLayer::login_view`] or the [`login_view`] layer |
 //! | `login_manager.refresh_view`, `needs_refresh_message(_category)` | `login.refresh_view`, `login.needs_refresh_message(_category)` |
+//! | `login_url(login_view, next_url)`, `USE_SESSION_FOR_NEXT` | [`login_url`], `login.use_session_for_next` with [`Login::take_next`] |
 //! | `login_message`, `login_message_category` | `login.login_message`, `login.login_message_category` |
 //! | `@login_required` | [`login_required`] layer, or the [`CurrentUser`] extractor |
 //! | `@fresh_login_required` | [`fresh_login_required`] layer, or the [`FreshUser`] extractor |
@@ -142,7 +143,9 @@ pub use context::LoginOptions;
 pub use error::LoginError;
 pub use extension::{LoginExtension, LoginState};
 pub use extract::{CurrentUser, FreshUser, Login, MaybeUser};
-pub use guard::{LoginRequiredLayer, LoginRequiredService, fresh_login_required, login_required, login_view};
+pub use guard::{
+    LoginRequiredLayer, LoginRequiredService, fresh_login_required, login_required, login_url, login_view,
+};
 pub use layer::{LoginLayer, LoginService};
 pub use redirect::{next_or, safe_next};
 pub use remember::{MemoryRememberStore, RememberRecord, RememberStore};

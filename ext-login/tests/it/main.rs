@@ -96,7 +96,10 @@ async fn login(
         return (http::StatusCode::UNAUTHORIZED, "no such user").into_response();
     };
     match login.login_user(&user, LoginOptions::new().remember(form.remember).force(form.force)).await {
-        Ok(()) => login.redirect_next(form.next.as_deref(), "/"),
+        Ok(()) => {
+            let next = form.next.or_else(|| login.take_next());
+            login.redirect_next(next.as_deref(), "/")
+        }
         Err(err) => err.into_response(),
     }
 }

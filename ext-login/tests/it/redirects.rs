@@ -34,3 +34,17 @@ async fn open_redirect_vectors_go_to_the_default_page() {
         assert_eq!(res.location(), Some("/"), "next = {next:?}");
     }
 }
+
+#[tokio::test]
+async fn next_can_travel_in_the_session_instead_of_the_url() {
+    let users = crate::Users::with(&["ada"]);
+    let client =
+        crate::app_with(&users, "login_view = \"/login\"\nuse_session_for_next = true", "memory").await.test_client();
+    let res = client.get("/account?tab=2").header("accept", crate::HTML).await;
+    assert_eq!(res.location(), Some("/login"));
+    let res = client.post("/login").form(&[("name", "ada")]).await;
+    assert_eq!(res.location(), Some("/account?tab=2"));
+    // Taken once.
+    let res = client.post("/login").form(&[("name", "ada")]).await;
+    assert_eq!(res.location(), Some("/"));
+}
