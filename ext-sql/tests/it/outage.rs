@@ -8,8 +8,9 @@ use std::time::Duration;
 use axum::routing::get;
 use http::StatusCode;
 use phial_core::axum;
+use phial_core::prelude::*;
 use phial_sql::testing::TestDatabase;
-use phial_sql::{Backend, Db, SqlError};
+use phial_sql::{Backend, Db, SqlError, SqlExtension};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -121,6 +122,59 @@ async fn database_outage_is_503_then_recovers() {
         #[expect(clippy::print_stderr, reason = "tell the person running tests what was skipped")]
         {
             eprintln!("SKIPPED: no server database reachable for the outage test");
+        }
+    }
+}
+
+async fn remembered(session: Session) -> Result<String, HttpError> {
+    let visits = session.get::<u32>("visits").unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    Ok(visits.to_string())
+}
+
+async fn session_outage_on(database: TestDatabase) {
+    let backend = database.backend();
+    let mut proxy = Proxy::start(host_port(database.url())).await;
+    let running = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test")
+        .set("sql.url", via(database.url(), proxy.addr))
+        .set("sql.acquire_timeout", 1.0)
+        .set("app.session.store", "sql")
+        .extension(SqlExtension::new().session_store().create_all_on_start())
+        .endpoint("visits", "/visits", get(remembered))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let client = running.test_client();
+    assert_eq!(client.get("/visits").await.text(), "1");
+
+    proxy.cut().await;
+    let down = tokio::time::timeout(Duration::from_secs(20), client.get("/visits").accept_json().send())
+        .await
+        .expect("a request during the outage ends instead of hanging");
+    down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+
+    proxy.restore().await;
+    let mut text = String::new();
+    for _ in 0..30 {
+        let response = client.get("/visits").await;
+        if response.status() == StatusCode::OK {
+            text = response.text().to_owned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text, "2", "{backend:?}: the session survived the outage and is served again");
+}
+
+#[tokio::test]
+async fn session_store_outage_is_503_then_recovers() {
+    for database in TestDatabase::available().await {
+        if database.backend() != Backend::Sqlite {
+            session_outage_on(database).await;
         }
     }
 }
