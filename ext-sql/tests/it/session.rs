@@ -50,6 +50,12 @@ async fn start(builder: AppBuilder) -> (RunningApp, TestClient, Db) {
     (running, client, db)
 }
 
+/// Closes the app's pools while the runtime still runs, so that dropping the test database
+/// never waits on a connection nobody can close any more.
+async fn stop(running: RunningApp) {
+    tokio::time::timeout(Duration::from_secs(10), running.shutdown()).await.expect("shutdown ends");
+}
+
 async fn rows(db: &Db) -> i64 {
     let select = Query::select().expr(Expr::col(Asterisk).count()).from(SqlSessionStore::TABLE).to_owned();
     db.fetch_scalar(&select).await.unwrap()
@@ -69,7 +75,7 @@ fn id() -> SessionId {
 async fn sql_store_saves_loads_replaces_and_deletes() {
     for database in TestDatabase::available().await {
         let backend = database.backend();
-        let (_running, _client, db) = start(session_app(&database)).await;
+        let (running, _client, db) = start(session_app(&database)).await;
         let store = SqlSessionStore::new(db.clone());
         let (a, b) = (id(), id());
         let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
@@ -86,6 +92,7 @@ async fn sql_store_saves_loads_replaces_and_deletes() {
         assert_eq!(store.load(&a).await.unwrap(), None, "{backend:?}");
         store.delete(&a).await.expect("deleting an absent id succeeds");
         assert_eq!(store.load(&b).await.unwrap(), Some(record(9)), "{backend:?}: other sessions stay");
+        stop(running).await;
     }
 }
 
@@ -93,7 +100,7 @@ async fn sql_store_saves_loads_replaces_and_deletes() {
 async fn expired_rows_do_not_load_and_cleanup_removes_only_them() {
     for database in TestDatabase::available().await {
         let backend = database.backend();
-        let (_running, _client, db) = start(session_app(&database)).await;
+        let (running, _client, db) = start(session_app(&database)).await;
         let store = SqlSessionStore::new(db.clone());
         let (old, soon, live) = (id(), id(), id());
         let now = OffsetDateTime::now_utc();
@@ -111,6 +118,7 @@ async fn expired_rows_do_not_load_and_cleanup_removes_only_them() {
         assert_eq!(rows(&db).await, 1, "{backend:?}");
         assert_eq!(store.load(&live).await.unwrap(), Some(record(3)), "{backend:?}: live sessions are kept");
         assert_eq!(store.cleanup_expired().await.unwrap(), 0, "{backend:?}");
+        stop(running).await;
     }
 }
 
@@ -118,7 +126,7 @@ async fn expired_rows_do_not_load_and_cleanup_removes_only_them() {
 async fn session_id_before_rotation_no_longer_resolves_after_it() {
     for database in TestDatabase::available().await {
         let backend = database.backend();
-        let (_running, client, db) = start(session_app(&database)).await;
+        let (running, client, db) = start(session_app(&database)).await;
 
         client.post("/visit/guest").await.assert_status(StatusCode::OK);
         let before = client.cookie("session").expect("a session cookie");
@@ -133,6 +141,7 @@ async fn session_id_before_rotation_no_longer_resolves_after_it() {
         let attacker = client.new_session();
         attacker.set_cookie("session", &before);
         assert_eq!(attacker.get("/").await.text(), "anonymous", "{backend:?}: the old id resolves to nothing");
+        stop(running).await;
     }
 }
 
@@ -157,7 +166,7 @@ async fn background_task_deletes_expired_rows_and_keeps_live_ones() {
         }
         assert_eq!(remaining, 1, "{backend:?}: the cleanup task removed the expired row");
         assert_eq!(store.load(&live).await.unwrap(), Some(record(2)), "{backend:?}");
-        tokio::time::timeout(Duration::from_secs(10), running.shutdown()).await.expect("the task stops at shutdown");
+        stop(running).await;
     }
 }
 
