@@ -4,9 +4,9 @@
 //! [`SessionLayer`] gives each request a [`Session`]; handlers extract it, read and write
 //! JSON values by key, and the layer writes the result back as a cookie. By default the whole
 //! session lives in that cookie, signed by [`CookieSigner`] (HMAC-SHA256, readable by the user
-//! but not forgeable). With a [`SessionStore`] ([`MemoryStore`] here; Redis and SQL stores in
-//! other crates), the data stays on the server and the cookie holds a signed random
-//! [`SessionId`].
+//! but not forgeable). With a [`SessionStore`] ([`MemoryStore`]; `RedisStore` with feature
+//! `redis`; phial-sql's `SqlSessionStore`), the data stays on the server and the cookie holds a
+//! signed random [`SessionId`].
 //!
 //! These parts work in any axum app; a phial app builds them from its `[app.session]` config
 //! ([`SessionConfig`]) and its secret key.
