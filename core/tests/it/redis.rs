@@ -376,3 +376,37 @@ async fn redis_that_stops_answering_is_503_within_the_timeout_then_recovers() {
     let direct = Redis::connect(&config(&url, &prefix)).await.unwrap();
     clean(&direct, &prefix).await;
 }
+
+/// What an extension built on Redis keeps: the shared handle, taken at its start.
+struct Counter(Redis);
+
+#[tokio::test]
+async fn extensions_share_the_one_connection_through_the_registry() {
+    let Some(url) = service_url(Service::Redis) else { return };
+    let prefix = unique_prefix();
+    let counter = FnExtension::new("counter", |_| Ok(())).with_deps(Deps::none().requires("redis")).on_start(|ctx| {
+        Box::pin(async move {
+            let redis = ctx.require::<Redis>()?.clone();
+            ctx.provide(Counter(redis));
+            Ok(())
+        })
+    });
+    let hit = |Ext(counter): Ext<Counter>| async move {
+        let redis = &counter.0;
+        redis.query::<u64>(cmd("INCR").arg(redis.key("hits"))).await.map(|n| n.to_string())
+    };
+    let (running, client, redis) = start(
+        builder()
+            .set("redis.url", url.as_str())
+            .set("redis.key_prefix", prefix.as_str())
+            .extension(counter)
+            .extension(RedisExtension::new())
+            .endpoint("hit", "/hit", get(hit)),
+    )
+    .await;
+    assert_eq!(running.extension_order(), ["redis", "counter"], "requires orders Redis first");
+    assert_eq!(client.get("/hit").await.text(), "1");
+    assert_eq!(client.get("/hit").await.text(), "2");
+    assert_eq!(keys(&redis, &prefix).await, [format!("{prefix}hits")], "keys carry the configured prefix");
+    clean(&redis, &prefix).await;
+}
