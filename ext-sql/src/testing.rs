@@ -206,6 +206,20 @@ async fn drop_database(admin_url: &str, name: &str, backend: Backend) -> Option<
         #[cfg(feature = "mysql")]
         Backend::MySql => {
             let mut admin = <sqlx::MySqlConnection as sqlx::Connection>::connect(admin_url).await.ok()?;
+            // The test's pool may still hold connections (and their metadata locks) whose tasks
+            // cannot run while this drop blocks the test's runtime: end them first, and bound
+            // the wait, so a leftover lock costs a leaked database rather than a hung test.
+            let others: Vec<u64> = sqlx::query_scalar(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+            )
+            .bind(name)
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
+            for id in others {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}"))).execute(&mut admin).await;
+            }
+            let _ = sqlx::query("SET SESSION lock_wait_timeout = 10").execute(&mut admin).await;
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
                 .execute(&mut admin)
                 .await
