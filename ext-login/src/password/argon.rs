@@ -1,0 +1,103 @@
+//! argon2id: hashing with the configured parameters, verifying any argon2 PHC string.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use subtle::ConstantTimeEq;
+
+use super::{PasswordConfig, PasswordError};
+
+/// Salt length of new hashes (the argon2 crate's and OWASP's recommendation).
+const SALT_LEN: usize = 16;
+
+/// The configured argon2id instance.
+#[derive(Clone)]
+pub(super) struct Argon2id {
+    argon2: Argon2<'static>,
+    params: Params,
+}
+
+impl Argon2id {
+    pub(super) fn new(config: &PasswordConfig) -> Result<Self, PasswordError> {
+        let min_memory = config.parallelism.saturating_mul(8);
+        if config.memory_kib < min_memory {
+            return Err(PasswordError::Config(format!(
+                "login.password.memory_kib must be at least 8 × parallelism ({min_memory}), got {}",
+                config.memory_kib
+            )));
+        }
+        if config.iterations == 0 {
+            return Err(PasswordError::Config("login.password.iterations must be at least 1".to_owned()));
+        }
+        if config.parallelism == 0 || config.parallelism > Params::MAX_P_COST {
+            return Err(PasswordError::Config(format!(
+                "login.password.parallelism must be between 1 and {}, got {}",
+                Params::MAX_P_COST,
+                config.parallelism
+            )));
+        }
+        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
+            .map_err(|err| PasswordError::Config(format!("login.password: {err}")))?;
+        Ok(Self { argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()), params })
+    }
+
+    /// A new PHC string for `password`, with a fresh random salt.
+    pub(super) fn hash(&self, password: &[u8]) -> Result<String, PasswordError> {
+        let mut salt = [0u8; SALT_LEN];
+        getrandom::fill(&mut salt).map_err(|err| PasswordError::Hashing(format!("no random salt: {err}")))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|err| PasswordError::Hashing(err.to_string()))?;
+        let hash = self.argon2.hash_password(password, &salt).map_err(|err| PasswordError::Hashing(err.to_string()))?;
+        Ok(hash.to_string())
+    }
+
+    /// Whether `hash` is argon2id v19 with exactly the configured parameters and output length.
+    pub(super) fn is_current(&self, hash: &PasswordHash<'_>) -> bool {
+        let Ok(params) = Params::try_from(hash) else { return false };
+        hash.algorithm.as_str() == "argon2id"
+            && hash.version.is_none_or(|v| v == 0x13)
+            && params.m_cost() == self.params.m_cost()
+            && params.t_cost() == self.params.t_cost()
+            && params.p_cost() == self.params.p_cost()
+            && params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN) == Params::DEFAULT_OUTPUT_LEN
+            && params.keyid().is_empty()
+            && params.data().is_empty()
+    }
+}
+
+/// Parses an argon2 PHC string, refusing ones that ask for more than `memory_cap` bytes.
+pub(super) fn parse(stored: &str, memory_cap: u64) -> Result<PasswordHash<'_>, PasswordError> {
+    let hash = PasswordHash::new(stored).map_err(|_| PasswordError::Malformed("not a valid argon2 PHC string"))?;
+    Algorithm::try_from(hash.algorithm).map_err(|_| PasswordError::Malformed("unknown argon2 variant"))?;
+    if let Some(version) = hash.version {
+        Version::try_from(version).map_err(|_| PasswordError::Malformed("unknown argon2 version"))?;
+    }
+    let params = Params::try_from(&hash).map_err(|_| PasswordError::Malformed("invalid argon2 parameters"))?;
+    if u64::from(params.m_cost()) * 1024 > memory_cap {
+        return Err(PasswordError::Malformed("argon2 hash asks for more memory than the cap allows"));
+    }
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return Err(PasswordError::Malformed("argon2 PHC string without salt or hash"));
+    }
+    Ok(hash)
+}
+
+fn malformed<E>(_: E) -> PasswordError {
+    PasswordError::Malformed("invalid argon2 PHC string")
+}
+
+/// Recomputes `hash` for `password` with the hash's own parameters; compares in constant time.
+pub(super) fn verify(password: &[u8], hash: &PasswordHash<'_>) -> Result<bool, PasswordError> {
+    let algorithm = Algorithm::try_from(hash.algorithm).map_err(malformed)?;
+    // The argon2 crate reads a missing `v=` as version 19, as its own verifier does.
+    let version = hash.version.map(Version::try_from).transpose().map_err(malformed)?.unwrap_or_default();
+    let params = Params::try_from(hash).map_err(malformed)?;
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return Err(PasswordError::Malformed("argon2 PHC string without salt or hash"));
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(malformed)?;
+    let mut computed = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into(password, salt, &mut computed)
+        .map_err(|err| PasswordError::Hashing(err.to_string()))?;
+    Ok(bool::from(computed.ct_eq(expected.as_bytes())))
+}
