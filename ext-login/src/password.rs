@@ -25,18 +25,17 @@
 //! let stored = hasher.hash("hunter2").await?;
 //! assert!(stored.starts_with("$argon2id$v=19$"));
 //!
-//! // A user of the old Flask app, hashed by Werkzeug's `generate_password_hash`:
-//! let werkzeug = "pbkdf2:sha256:1000$salt$83fc1ecb6e3cf3f4a6ac4c9dc8ad8b6b0b5ac54d36f1d86c8dcb3d9c7316b0d6";
-//! # let werkzeug = hasher.hash("hunter2").await?;
-//! # let werkzeug = werkzeug.as_str();
-//! match hasher.verify("hunter2", werkzeug).await? {
+//! // A user of the old Flask app, hashed by Werkzeug's
+//! // `generate_password_hash("correct horse battery staple", method="pbkdf2:sha256:1000")`:
+//! let werkzeug = "pbkdf2:sha256:1000$C6v0ACgEhFTr8vvE$\
+//!     9e211e0f31ce326758b330702bc8eca68e18f53f7bb7b2c652ea6a837b439456";
+//! match hasher.verify("correct horse battery staple", werkzeug).await? {
 //!     Verified::Match { rehash } => {
-//!         if let Some(new_hash) = rehash {
-//!             // store `new_hash` in place of the old hash
-//!             # let _ = new_hash;
-//!         }
+//!         // A Werkzeug hash always comes back with an argon2id one to store instead.
+//!         let new_hash = rehash.expect("Werkzeug hashes are rehashed");
+//!         assert!(new_hash.starts_with("$argon2id$"));
 //!     }
-//!     Verified::Mismatch => { /* "Invalid username or password." */ }
+//!     Verified::Mismatch => unreachable!("the password is right"),
 //! }
 //! # Ok(())
 //! # }
@@ -53,6 +52,11 @@
 
 mod argon;
 mod werkzeug;
+
+/// Runs the examples of the migration guide as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/migrating-passwords.md")]
+struct MigratingPasswordsGuide;
 
 use std::fmt;
 use std::num::NonZeroUsize;
