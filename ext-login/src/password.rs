@@ -59,7 +59,6 @@ mod werkzeug;
 struct MigratingPasswordsGuide;
 
 use std::fmt;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -86,7 +85,7 @@ const OWASP_MIN_COST: u64 = 7168 * 5;
 /// memory_kib = 19456     # argon2id m (KiB)
 /// iterations = 2         # argon2id t
 /// parallelism = 1        # argon2id p
-/// max_concurrent = 0     # hashes at once; 0 = number of CPUs
+/// max_concurrent = 0     # hashes at once; 0 = CPUs - 1 (at least 1)
 /// allow_legacy = false   # Werkzeug < 2.3 `sha256$salt$hex`, `plain$$pw`
 /// ```
 ///
@@ -108,7 +107,8 @@ pub struct PasswordConfig {
     /// argon2id lanes (`p`). Default 1.
     pub parallelism: u32,
     /// Most hashes or verifications running at once; more wait their turn. `0` (the default)
-    /// means the number of CPUs.
+    /// means the number of CPUs minus one (at least 1), so a burst of logins leaves a core to
+    /// serve other requests.
     pub max_concurrent: usize,
     /// Accept Werkzeug < 2.3's insecure formats (`sha256$salt$hex` as HMAC, `sha256$$hex`,
     /// `plain$$password`) so those users can log in once and be rehashed. Default `false`:
@@ -139,7 +139,7 @@ impl PasswordConfig {
         self
     }
 
-    /// Sets the number of hashes that may run at once (`0`: the number of CPUs).
+    /// Sets the number of hashes that may run at once (`0`: the number of CPUs minus one).
     ///
     /// # Examples
     ///
@@ -485,7 +485,7 @@ impl PasswordHasher {
             );
         }
         let max_concurrent = match config.max_concurrent {
-            0 => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            0 => std::thread::available_parallelism().map_or(1, |cpus| cpus.get().saturating_sub(1).max(1)),
             n => n,
         };
         let memory_cap = STORED_MEMORY_CAP.max(u64::from(config.memory_kib) * 1024);
@@ -516,7 +516,8 @@ impl PasswordHasher {
         &self.core.config
     }
 
-    /// How many hashes may run at once (`max_concurrent`, with `0` resolved to the CPU count).
+    /// How many hashes may run at once (`max_concurrent`, with `0` resolved to the CPU count
+    /// minus one, at least 1).
     ///
     /// # Examples
     ///

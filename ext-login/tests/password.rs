@@ -160,6 +160,7 @@ async fn malformed_and_unknown_hashes_are_clean_errors() {
         "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$!!!",
         "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
         "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaGhhc2hoYXNoaGFzaA",
         "$argon2q$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
         "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
         "scrypt:16384:8:1$salt$not-hex",
@@ -256,4 +257,11 @@ fn invalid_parameters_fail_at_startup_naming_the_key() {
     assert!(err.to_string().contains("login.password.iterations"), "{err}");
     let err = PasswordHasher::new(PasswordConfig::default().with_argon2(8, 1, 4)).unwrap_err();
     assert!(err.to_string().contains("login.password.memory_kib"), "{err}");
+}
+
+#[test]
+fn default_concurrency_leaves_a_core_free_but_allows_one_hash() {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let hasher = hasher(PasswordConfig::default());
+    assert_eq!(hasher.max_concurrent(), cpus.saturating_sub(1).max(1));
 }

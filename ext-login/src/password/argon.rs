@@ -74,8 +74,13 @@ pub(super) fn parse(stored: &str, memory_cap: u64) -> Result<PasswordHash<'_>, P
     if u64::from(params.m_cost()) * 1024 > memory_cap {
         return Err(PasswordError::Malformed("argon2 hash asks for more memory than the cap allows"));
     }
-    if hash.salt.is_none() || hash.hash.is_none() {
-        return Err(PasswordError::Malformed("argon2 PHC string without salt or hash"));
+    let Some(salt) = hash.salt else {
+        return Err(PasswordError::Malformed("argon2 PHC string without salt"));
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt_len = salt.decode_b64(&mut salt_buf).map_err(malformed)?.len();
+    if salt_len < argon2::MIN_SALT_LEN || hash.hash.is_none() {
+        return Err(PasswordError::Malformed("argon2 PHC string without a hash or with a salt under 8 bytes"));
     }
     Ok(hash)
 }
@@ -98,6 +103,6 @@ pub(super) fn verify(password: &[u8], hash: &PasswordHash<'_>) -> Result<bool, P
     let mut computed = vec![0u8; expected.len()];
     Argon2::new(algorithm, version, params)
         .hash_password_into(password, salt, &mut computed)
-        .map_err(|err| PasswordError::Hashing(err.to_string()))?;
+        .map_err(|_| PasswordError::Malformed("argon2 rejected the stored salt or parameters"))?;
     Ok(bool::from(computed.ct_eq(expected.as_bytes())))
 }
