@@ -258,7 +258,7 @@ macro_rules! callback_methods {
         }
 
         /// `user_lookup_loader`: loads the user of each verified token for
-        /// [`JwtUser<U>`](crate::JwtUser); `None` answers "Error loading the user <sub>" (401).
+        /// [`JwtUser<U>`](crate::JwtUser); `None` answers "Error loading the user `<sub>`" (401).
         pub fn user_lookup<U, F, Fut>(mut self, f: F) -> Self
         where
             U: Send + Sync + 'static,

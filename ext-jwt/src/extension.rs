@@ -1,6 +1,6 @@
 //! [`JwtExtension`]: `[jwt]`, the [`JwtAuth`] handle and its layer in a phial app.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use phial_core::prelude::*;
 
@@ -97,12 +97,15 @@ impl Extension for JwtExtension {
         {
             let redis = ctx.require::<phial_core::redis::Redis>()?.clone();
             let auth = self.built.get().ok_or_else(|| Error::msg("the jwt extension started before its build"))?;
-            auth.set_blocklist(Arc::new(crate::RedisBlocklist::new(redis, config.blocklist.key_prefix.clone())));
+            auth.set_blocklist(std::sync::Arc::new(crate::RedisBlocklist::new(
+                redis,
+                config.blocklist.key_prefix.clone(),
+            )));
             Ok(())
         }
         #[cfg(not(feature = "redis"))]
         {
-            let _ = (ctx, Arc::<()>::default());
+            let _ = (ctx, &self.built);
             Err(Error::config("jwt.blocklist.store", "\"redis\" needs phial-jwt's feature `redis`"))
         }
     }

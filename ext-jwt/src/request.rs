@@ -174,7 +174,11 @@ impl JwtAuth {
         for &location in locations {
             match find(config, parts, json, location, requirement.refresh) {
                 Ok((encoded, csrf)) => {
-                    let token = self.decode_token(&encoded, false).map_err(|e| (e, None))?;
+                    let token = self.decode_token(&encoded, false).map_err(|err| {
+                        // The expired handler gets the token, as Flask's `expired_token_loader`.
+                        let token = matches!(err, JwtError::Expired).then(|| self.decode_token(&encoded, true).ok());
+                        (err, token.flatten())
+                    })?;
                     if let Some(csrf) = csrf {
                         check_csrf(&token, &csrf).map_err(|e| (e, Some(token.clone())))?;
                     }

@@ -119,7 +119,10 @@ async fn handlers_and_message_key_override_the_defaults() {
     let mut expired = claims("alice");
     expired["exp"] = json!(now() - 10);
     let expired = forge(&hs256(), &expired, Some(crate::SECRET.as_bytes()));
-    assert_eq!(get_with(&client, "/protected", &expired).await, (401, json!({"error": "token_expired", "sub": null})));
+    assert_eq!(
+        get_with(&client, "/protected", &expired).await,
+        (401, json!({"error": "token_expired", "sub": "alice"}))
+    );
     let response = client.get("/protected").send().await;
     assert_eq!(response.json_value(), json!({"error": "Missing Authorization Header"}));
 }
@@ -149,4 +152,41 @@ async fn locations_are_tried_in_order_and_reported_together() {
     let token = auth.create_access_token("alice", MintOptions::new()).unwrap();
     let response = client.get(format!("/protected?jwt={token}")).send().await;
     assert_eq!(response.json_value(), json!({"logged_in_as": "alice"}));
+}
+
+#[tokio::test]
+async fn json_bodies_carry_tokens_through_the_required_layer() {
+    use phial_core::axum::routing::post;
+    use phial_core::prelude::*;
+    use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation, VerifiedToken};
+
+    async fn echo(
+        phial_core::axum::Extension(token): phial_core::axum::Extension<VerifiedToken>,
+        body: String,
+    ) -> Json<serde_json::Value> {
+        Json(json!({"sub": token.identity(), "location": token.location().as_str(), "body_len": body.len()}))
+    }
+
+    let app = App::builder()
+        .profile(Profile::Testing)
+        .config_toml(&format!("[jwt]\nsecret_key = \"{}\"\ntoken_location = [\"json\"]\n", crate::SECRET))
+        .extension(JwtExtension::new())
+        .route("/echo", post(echo).layer(JwtRequiredLayer::new(Requirement::access())))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let auth = app.state().get::<phial_jwt::JwtAuth>().unwrap().clone();
+    let client = app.test_client();
+    let token = auth.create_access_token("alice", MintOptions::new()).unwrap();
+    let body = json!({"access_token": token});
+    let response = client.post("/echo").json(&body).send().await;
+    let expected_len = serde_json::to_string(&body).unwrap().len();
+    assert_eq!(response.json_value(), json!({"sub": "alice", "location": "json", "body_len": expected_len}));
+    let response = client.post("/echo").json(&json!({})).send().await;
+    assert_eq!(response.json_value(), json!({"msg": "Missing \"access_token\" key in json data."}));
+    let response = client.post("/echo").body("x").send().await;
+    assert_eq!(response.json_value(), json!({"msg": "Invalid content-type. Must be application/json."}));
+    let _ = TokenLocation::Json;
 }

@@ -3,7 +3,7 @@
 use phial_jwt::{JwtAuth, JwtConfig, JwtError, MintOptions};
 use serde_json::json;
 
-use crate::{app, get_with};
+use crate::app;
 
 #[tokio::test]
 async fn revoking_a_refresh_token_refuses_it_at_refresh() {
@@ -38,6 +38,8 @@ async fn redis_blocklist_is_shared_by_two_instances() {
     use phial_core::prelude::*;
     use phial_core::redis::RedisExtension;
     use phial_core::testing::{Service, service_url};
+
+    use crate::get_with;
 
     let Some(url) = service_url(Service::Redis) else { return };
     let prefix = format!("phial-test-{}:", uuid::Uuid::new_v4());
