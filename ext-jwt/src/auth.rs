@@ -19,6 +19,16 @@ use crate::error::{ErrorKind, JwtError};
 use crate::token::{self, ClaimRules, DecodedToken, OrderedClaims};
 
 /// `fresh` of a minted token: Flask-JWT-Extended's `fresh=True/False/timedelta`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use phial_jwt::{Fresh, MintOptions};
+///
+/// let options = MintOptions::new().fresh(Fresh::For(Duration::from_mins(10)));
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Fresh {
@@ -60,35 +70,88 @@ pub struct MintOptions {
 
 impl MintOptions {
     /// Defaults: not fresh, the configured lifetime, no extra claims or headers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = phial_jwt::MintOptions::new();
+    /// # let _ = options;
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// `fresh=`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{Fresh, MintOptions};
+    /// let options = MintOptions::new().fresh(Fresh::Yes);
+    /// # let _ = options;
+    /// ```
     pub fn fresh(mut self, fresh: Fresh) -> Self {
         self.fresh = fresh;
         self
     }
 
     /// `expires_delta=`: this lifetime instead of the configured one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = phial_jwt::MintOptions::new().expires_in(std::time::Duration::from_hours(1));
+    /// # let _ = options;
+    /// ```
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
         self.expires = Lifetime::For(lifetime);
         self
     }
 
     /// `expires_delta=False`: a token without `exp`. Only for tokens you revoke by hand.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.create_access_token("robot", MintOptions::new().never_expires())?;
+    /// assert!(auth.decode_token(&token, false)?.expires_at().is_none());
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn never_expires(mut self) -> Self {
         self.expires = Lifetime::Never;
         self
     }
 
     /// One `additional_claims` entry; a reserved claim name makes minting fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.create_access_token("alice", MintOptions::new().claim("role", "admin"))?;
+    /// assert_eq!(auth.decode_token(&token, false)?.claims()["role"], "admin");
+    /// // Reserved claims cannot be replaced:
+    /// assert!(auth.create_access_token("alice", MintOptions::new().claim("type", "refresh")).is_err());
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.claims.insert(name.into(), value.into());
         self
     }
 
     /// `additional_claims=`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut claims = serde_json::Map::new();
+    /// claims.insert("tenant".into(), 7.into());
+    /// let options = phial_jwt::MintOptions::new().claims(claims);
+    /// # let _ = options;
+    /// ```
     pub fn claims(mut self, claims: Map<String, Value>) -> Self {
         self.claims.extend(claims);
         self
@@ -102,6 +165,16 @@ impl MintOptions {
     }
 
     /// One `additional_headers` entry (`alg` cannot be set this way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.create_access_token("alice", MintOptions::new().header("kid", "2026-01"))?;
+    /// assert_eq!(auth.decode_token(&token, false)?.header()["kid"], "2026-01");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.headers.insert(name.into(), value.into());
         self
@@ -123,6 +196,15 @@ type IdentityFn = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
 type CheckFn = Arc<dyn Fn(&DecodedToken) -> bool + Send + Sync>;
 type HandlerFn = Arc<dyn Fn(&JwtError, Option<&DecodedToken>) -> Response + Send + Sync>;
 /// The user lookup callback: finds the user of a verified token.
+///
+/// # Examples
+///
+/// ```
+/// use phial_jwt::JwtExtension;
+///
+/// let ext = JwtExtension::new().user_lookup(|token| async move { token.claims()["sub"].as_str().map(str::to_owned) });
+/// # let _ = ext;
+/// ```
 pub type UserLookupFn =
     Arc<dyn Fn(DecodedToken) -> BoxFuture<'static, Option<Arc<dyn std::any::Any + Send + Sync>>> + Send + Sync>;
 
@@ -216,6 +298,13 @@ macro_rules! callback_methods {
     () => {
         /// `user_identity_loader`: turns the identity given to `create_*_token` (serialized
         /// to JSON) into the `sub` claim, e.g. a user object into its id.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ext = phial_jwt::JwtExtension::new().user_identity_loader(|user| user["id"].to_string().into());
+        /// # let _ = ext;
+        /// ```
         pub fn user_identity_loader(
             mut self,
             f: impl Fn(&serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
@@ -226,6 +315,17 @@ macro_rules! callback_methods {
 
         /// `additional_claims_loader`: claims added to every minted token (after the
         /// identity loader, before per-call claims).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ext = phial_jwt::JwtExtension::new().additional_claims(|identity| {
+        ///     let mut claims = serde_json::Map::new();
+        ///     claims.insert("is_admin".into(), (identity == "admin").into());
+        ///     claims
+        /// });
+        /// # let _ = ext;
+        /// ```
         pub fn additional_claims(
             mut self,
             f: impl Fn(&serde_json::Value) -> serde_json::Map<String, serde_json::Value> + Send + Sync + 'static,
@@ -235,6 +335,17 @@ macro_rules! callback_methods {
         }
 
         /// `additional_headers_loader`: JOSE header entries added to every minted token.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ext = phial_jwt::JwtExtension::new().additional_headers(|_| {
+        ///     let mut headers = serde_json::Map::new();
+        ///     headers.insert("kid".into(), "2026-01".into());
+        ///     headers
+        /// });
+        /// # let _ = ext;
+        /// ```
         pub fn additional_headers(
             mut self,
             f: impl Fn(&serde_json::Value) -> serde_json::Map<String, serde_json::Value> + Send + Sync + 'static,
@@ -245,6 +356,13 @@ macro_rules! callback_methods {
 
         /// `token_in_blocklist_loader`: a synchronous check beside the blocklist store;
         /// `true` revokes.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ext = phial_jwt::JwtExtension::new().token_in_blocklist(|token| token.claims()["sub"] == "banned");
+        /// # let _ = ext;
+        /// ```
         pub fn token_in_blocklist(mut self, f: impl Fn(&$crate::DecodedToken) -> bool + Send + Sync + 'static) -> Self {
             self.callbacks_mut().in_blocklist = Some(std::sync::Arc::new(f));
             self
@@ -252,6 +370,13 @@ macro_rules! callback_methods {
 
         /// `token_verification_loader`: `false` refuses the token ("User claims verification
         /// failed", 400).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ext = phial_jwt::JwtExtension::new().token_verification(|token| token.claims().contains_key("tenant"));
+        /// # let _ = ext;
+        /// ```
         pub fn token_verification(mut self, f: impl Fn(&$crate::DecodedToken) -> bool + Send + Sync + 'static) -> Self {
             self.callbacks_mut().verification = Some(std::sync::Arc::new(f));
             self
@@ -259,6 +384,16 @@ macro_rules! callback_methods {
 
         /// `user_lookup_loader`: loads the user of each verified token for
         /// [`JwtUser<U>`](crate::JwtUser); `None` answers "Error loading the user `<sub>`" (401).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// struct User { name: String }
+        ///
+        /// let ext = phial_jwt::JwtExtension::new()
+        ///     .user_lookup(|token| async move { token.claims()["sub"].as_str().map(|name| User { name: name.to_owned() }) });
+        /// # let _ = ext;
+        /// ```
         pub fn user_lookup<U, F, Fut>(mut self, f: F) -> Self
         where
             U: Send + Sync + 'static,
@@ -279,6 +414,18 @@ macro_rules! callback_methods {
         /// `expired_token_loader`, `invalid_token_loader`, `unauthorized_loader`,
         /// `needs_fresh_token_loader`, `revoked_token_loader`, `user_lookup_error_loader`,
         /// `token_verification_failed_loader`. The token is given when one was decoded.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use phial_core::axum::{Json, response::IntoResponse};
+        /// use phial_jwt::{ErrorKind, JwtExtension};
+        ///
+        /// let ext = JwtExtension::new().error_handler(ErrorKind::Expired, |_, _| {
+        ///     (http::StatusCode::UNAUTHORIZED, Json(serde_json::json!({"msg": "The token has expired", "error": "token_expired"}))).into_response()
+        /// });
+        /// # let _ = ext;
+        /// ```
         pub fn error_handler(
             mut self,
             kind: $crate::ErrorKind,
@@ -303,6 +450,15 @@ impl JwtAuthBuilder {
 
     /// The HMAC secret when `jwt.secret_key` is empty (the app's `secret_key`, as Flask's
     /// `SECRET_KEY`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn secret(mut self, secret: impl Into<Secret>) -> Self {
         self.fallback_secret = Some(secret.into());
         self
@@ -310,18 +466,52 @@ impl JwtAuthBuilder {
 
     /// A verification key for tokens whose header names `kid` (key rotation); HMAC secrets, or
     /// PEM public keys for asymmetric algorithms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig};
+    /// // New tokens carry `kid: "2"`; tokens of key "1" still verify.
+    /// let auth = JwtAuth::builder(JwtConfig::default())
+    ///     .secret("second key")
+    ///     .signing_kid("2")
+    ///     .decode_key("1", "first key")
+    ///     .build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn decode_key(mut self, kid: impl Into<String>, key: impl Into<Secret>) -> Self {
         self.kid_keys.push((kid.into(), key.into()));
         self
     }
 
     /// Writes `kid` into the header of minted tokens (the configured key signs them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").signing_kid("2").build()?;
+    /// let token = auth.create_access_token("alice", MintOptions::new())?;
+    /// assert_eq!(auth.decode_token(&token, false)?.header()["kid"], "2");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn signing_kid(mut self, kid: impl Into<String>) -> Self {
         self.signing_kid = Some(kid.into());
         self
     }
 
     /// The revocation store (default: a [`MemoryBlocklist`] of `jwt.blocklist.capacity`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use phial_jwt::{JwtAuth, JwtConfig, MemoryBlocklist};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").blocklist(Arc::new(MemoryBlocklist::new(10))).build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn blocklist(mut self, store: Arc<dyn Blocklist>) -> Self {
         self.blocklist = Some(store);
         self
@@ -332,6 +522,14 @@ impl JwtAuthBuilder {
     /// # Errors
     ///
     /// An unknown algorithm, a missing secret or PEM key, a malformed key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig};
+    /// // No secret: an error that says which setting to fill.
+    /// assert!(JwtAuth::builder(JwtConfig::default()).build().is_err());
+    /// ```
     pub fn build(self) -> Result<JwtAuth, JwtError> {
         let config = self.config;
         let algorithm = parse_alg(&config.algorithm)?;
@@ -412,6 +610,15 @@ fn decoding_key_for(algorithm: Algorithm, key: &str) -> Result<DecodingKey, JwtE
 
 impl JwtAuth {
     /// A builder over `config`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// # let _ = auth;
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn builder(config: JwtConfig) -> JwtAuthBuilder {
         JwtAuthBuilder {
             config,
@@ -424,11 +631,30 @@ impl JwtAuth {
     }
 
     /// The settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// assert_eq!(auth.config().access_token_expires, 900);
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn config(&self) -> &JwtConfig {
         &self.0.config
     }
 
     /// The revocation store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// assert!(!auth.blocklist().contains(&["jti:x".to_owned()]).await.unwrap());
+    /// # Ok::<(), phial_jwt::JwtError>(()) }).unwrap();
+    /// ```
     pub fn blocklist(&self) -> Arc<dyn Blocklist> {
         match self.0.blocklist.read() {
             Ok(store) => Arc::clone(&store),
@@ -438,6 +664,15 @@ impl JwtAuth {
 
     /// Replaces the revocation store (the extension does this at start for Redis, whose
     /// connection only exists then).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// auth.set_blocklist(std::sync::Arc::new(phial_jwt::MemoryBlocklist::new(10)));
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn set_blocklist(&self, store: Arc<dyn Blocklist>) {
         match self.0.blocklist.write() {
             Ok(mut slot) => *slot = store,
@@ -451,6 +686,16 @@ impl JwtAuth {
     ///
     /// [`JwtError::ReservedClaim`] when an additional claim would replace a reserved one,
     /// [`JwtError::Mint`] when signing fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.create_access_token("alice", MintOptions::new())?;
+    /// assert_eq!(auth.decode_token(&token, false)?.token_type(), "access");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn create_access_token(&self, identity: impl Serialize, options: MintOptions) -> Result<String, JwtError> {
         self.mint(identity, "access", options, Duration::from_secs(self.0.config.access_token_expires))
     }
@@ -460,6 +705,16 @@ impl JwtAuth {
     /// # Errors
     ///
     /// As [`create_access_token`](Self::create_access_token).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.create_refresh_token("alice", MintOptions::new())?;
+    /// assert_eq!(auth.decode_token(&token, false)?.token_type(), "refresh");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn create_refresh_token(&self, identity: impl Serialize, options: MintOptions) -> Result<String, JwtError> {
         self.mint(identity, "refresh", options, Duration::from_secs(self.0.config.refresh_token_expires))
     }
@@ -549,6 +804,17 @@ impl JwtAuth {
     /// # Errors
     ///
     /// The [`JwtError`] Flask-JWT-Extended would raise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.create_access_token("alice", MintOptions::new())?;
+    /// assert_eq!(auth.decode_token(&token, false)?.claims()["sub"], "alice");
+    /// assert_eq!(auth.decode_token("garbage", false).unwrap_err().to_string(), "Not enough segments");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn decode_token(&self, token: &str, allow_expired: bool) -> Result<DecodedToken, JwtError> {
         let config = &self.0.config;
         let unverified = token::split(token)?;
@@ -576,12 +842,32 @@ impl JwtAuth {
     }
 
     /// The identity of a decoded token: its `identity_claim` (`get_jwt_identity()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert_eq!(auth.identity(&token), "alice");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn identity<'a>(&self, token: &'a DecodedToken) -> &'a Value {
         token.claims.get(&self.0.config.identity_claim).unwrap_or(&Value::Null)
     }
 
     /// The response for `error`: the registered handler for its kind, or
     /// Flask-JWT-Extended's `{"msg": ...}` (or RFC 6750's 401 with `WWW-Authenticate`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let response = auth.error_response(&phial_jwt::JwtError::Expired, None);
+    /// assert_eq!(response.status(), 401);
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn error_response(&self, error: &JwtError, token: Option<&DecodedToken>) -> Response {
         if let Some(handler) = self.0.callbacks.handlers.get(&error.kind()) {
             return handler(error, token);
@@ -595,6 +881,17 @@ impl JwtAuth {
     /// # Errors
     ///
     /// [`JwtError::Store`] when the store fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert!(!auth.is_revoked(&token).await?);
+    /// # Ok::<(), phial_jwt::JwtError>(()) }).unwrap();
+    /// ```
     pub async fn is_revoked(&self, token: &DecodedToken) -> Result<bool, JwtError> {
         if self.0.callbacks.in_blocklist.as_ref().is_some_and(|f| f(token)) {
             return Ok(true);
@@ -618,6 +915,18 @@ impl JwtAuth {
     /// # Errors
     ///
     /// [`JwtError::Store`] when the store fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// auth.revoke(&token).await?;
+    /// assert!(auth.is_revoked(&token).await?);
+    /// # Ok::<(), phial_jwt::JwtError>(()) }).unwrap();
+    /// ```
     pub async fn revoke(&self, token: &DecodedToken) -> Result<(), JwtError> {
         let exp = token.expires_at();
         if let Some(jti) = token.jti() {

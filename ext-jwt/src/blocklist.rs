@@ -60,6 +60,13 @@ pub struct MemoryBlocklist {
 
 impl MemoryBlocklist {
     /// A store of at most `capacity` entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = phial_jwt::MemoryBlocklist::new(100_000);
+    /// # let _ = store;
+    /// ```
     pub fn new(capacity: usize) -> Self {
         Self { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
     }
@@ -139,6 +146,17 @@ mod redis_store {
 
     impl RedisBlocklist {
         /// A store on `redis`, its keys under `prefix` (after the connection's own prefix).
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use phial_core::redis::Redis;
+        /// use phial_jwt::RedisBlocklist;
+        ///
+        /// fn store(redis: Redis) -> RedisBlocklist {
+        ///     RedisBlocklist::new(redis, "jwt:")
+        /// }
+        /// ```
         pub fn new(redis: Redis, prefix: impl Into<String>) -> Self {
             Self { redis, prefix: prefix.into() }
         }

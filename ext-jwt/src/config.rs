@@ -4,6 +4,16 @@ use phial_core::Secret;
 use serde::{Deserialize, Serialize};
 
 /// Where a request may carry its token (`JWT_TOKEN_LOCATION`).
+///
+/// # Examples
+///
+/// ```
+/// use phial_jwt::{JwtConfig, TokenLocation};
+///
+/// let mut config = JwtConfig::default();
+/// config.token_location = vec![TokenLocation::Headers, TokenLocation::Cookies];
+/// # let _ = config;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -21,6 +31,12 @@ pub enum TokenLocation {
 
 impl TokenLocation {
     /// Flask-JWT-Extended's name: `headers`, `cookies`, `query_string`, `json`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(phial_jwt::TokenLocation::QueryString.as_str(), "query_string");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Headers => "headers",

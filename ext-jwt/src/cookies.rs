@@ -66,6 +66,19 @@ impl JwtAuth {
     /// # Errors
     ///
     /// When `token` is not a valid token of this app.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions, TokenLocation};
+    /// let mut config = JwtConfig::default();
+    /// config.token_location = vec![TokenLocation::Cookies];
+    /// let auth = JwtAuth::builder(config).secret("s3cret").build()?;
+    /// let mut headers = http::HeaderMap::new();
+    /// auth.set_refresh_cookies(&mut headers, &auth.create_refresh_token("alice", MintOptions::new())?, None)?;
+    /// assert!(headers["set-cookie"].to_str().unwrap().starts_with("refresh_token_cookie="));
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn set_refresh_cookies(
         &self,
         headers: &mut HeaderMap,
@@ -121,6 +134,17 @@ impl JwtAuth {
     }
 
     /// `unset_access_cookies(response)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let mut headers = http::HeaderMap::new();
+    /// auth.unset_access_cookies(&mut headers);
+    /// assert!(headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn unset_access_cookies(&self, headers: &mut HeaderMap) {
         let c = self.config();
         self.unset(headers, &c.access_cookie_name, &c.access_cookie_path, true);
@@ -130,6 +154,17 @@ impl JwtAuth {
     }
 
     /// `unset_refresh_cookies(response)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let mut headers = http::HeaderMap::new();
+    /// auth.unset_refresh_cookies(&mut headers);
+    /// assert!(headers["set-cookie"].to_str().unwrap().starts_with("refresh_token_cookie=;"));
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn unset_refresh_cookies(&self, headers: &mut HeaderMap) {
         let c = self.config();
         self.unset(headers, &c.refresh_cookie_name, &c.refresh_cookie_path, true);
@@ -198,6 +233,13 @@ pub struct ImplicitRefreshLayer {
 
 impl ImplicitRefreshLayer {
     /// Refresh tokens that expire within `window`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let layer = phial_jwt::ImplicitRefreshLayer::new(std::time::Duration::from_mins(30));
+    /// # let _ = layer;
+    /// ```
     pub fn new(window: Duration) -> Self {
         Self { window }
     }
@@ -212,6 +254,16 @@ impl<S> tower::Layer<S> for ImplicitRefreshLayer {
 }
 
 /// The service of [`ImplicitRefreshLayer`].
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::tower::Layer as _;
+/// let service = phial_jwt::ImplicitRefreshLayer::new(std::time::Duration::from_mins(30)).layer(phial_core::tower::service_fn(|_: phial_core::axum::extract::Request| async {
+///     Ok::<_, std::convert::Infallible>(phial_core::axum::response::Response::new(phial_core::axum::body::Body::empty()))
+/// }));
+/// # let _ = service;
+/// ```
 #[derive(Debug, Clone)]
 pub struct ImplicitRefreshService<S> {
     inner: S,

@@ -88,6 +88,12 @@ pub enum JwtError {
 
 impl JwtError {
     /// The callback kind that answers this error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(phial_jwt::JwtError::Revoked.kind(), phial_jwt::ErrorKind::Revoked);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Unauthorized(_) => ErrorKind::Unauthorized,
@@ -102,6 +108,12 @@ impl JwtError {
     }
 
     /// Flask-JWT-Extended's status for this error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(phial_jwt::JwtError::NeedsFresh.status(), 401);
+    /// ```
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized(_) | Self::Expired | Self::NeedsFresh | Self::Revoked | Self::UserLookup(_) => {
@@ -116,6 +128,14 @@ impl JwtError {
 
     /// The message for the client: [`Display`](std::fmt::Display) for client errors, the
     /// status's reason for server errors (whose detail is only logged).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::JwtError;
+    /// assert_eq!(JwtError::Revoked.client_message(), "Token has been revoked");
+    /// assert_eq!(JwtError::Mint("key".into()).client_message(), "Internal Server Error");
+    /// ```
     pub fn client_message(&self) -> String {
         if self.status().is_server_error() {
             self.status().canonical_reason().unwrap_or("Internal Server Error").to_owned()

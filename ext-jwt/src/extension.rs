@@ -53,6 +53,15 @@ impl std::fmt::Debug for JwtExtension {
 
 impl JwtExtension {
     /// The extension with Flask-JWT-Extended's default callbacks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    /// let app = App::builder().profile(Profile::Testing).set("jwt.secret_key", "s3cret").extension(phial_jwt::JwtExtension::new()).build()?;
+    /// assert_eq!(app.extension_order(), ["jwt"]);
+    /// # Ok::<(), phial_core::Error>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }

@@ -201,6 +201,16 @@ pub struct JwtLayer {
 
 impl JwtLayer {
     /// A layer that hands `auth` to each request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let layer = phial_jwt::JwtLayer::new(auth);
+    /// # let _ = layer;
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn new(auth: JwtAuth) -> Self {
         Self { auth }
     }
@@ -215,6 +225,19 @@ impl<S> tower::Layer<S> for JwtLayer {
 }
 
 /// The service of [`JwtLayer`].
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::tower::Layer as _;
+/// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+/// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+/// let service = phial_jwt::JwtLayer::new(auth).layer(phial_core::tower::service_fn(|_: phial_core::axum::extract::Request| async {
+///     Ok::<_, std::convert::Infallible>("ok")
+/// }));
+/// # let _ = service;
+/// # Ok::<(), phial_jwt::JwtError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct JwtService<S> {
     inner: S,
@@ -259,6 +282,14 @@ pub struct JwtRequiredLayer {
 
 impl JwtRequiredLayer {
     /// A layer requiring `requirement`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement};
+    /// let layer = JwtRequiredLayer::new(Requirement::refresh());
+    /// # let _ = layer;
+    /// ```
     pub fn new(requirement: Requirement) -> Self {
         Self { requirement: Arc::new(requirement) }
     }
@@ -273,6 +304,17 @@ impl<S> tower::Layer<S> for JwtRequiredLayer {
 }
 
 /// The service of [`JwtRequiredLayer`].
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::tower::Layer as _;
+/// use phial_jwt::{JwtRequiredLayer, Requirement};
+/// let service = JwtRequiredLayer::new(Requirement::access()).layer(phial_core::tower::service_fn(|_: phial_core::axum::extract::Request| async {
+///     Ok::<_, std::convert::Infallible>(phial_core::axum::response::Response::new(phial_core::axum::body::Body::empty()))
+/// }));
+/// # let _ = service;
+/// ```
 #[derive(Debug, Clone)]
 pub struct JwtRequiredService<S> {
     inner: S,

@@ -40,40 +40,96 @@ pub struct Requirement {
 
 impl Requirement {
     /// An access token (`@jwt_required()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::access());
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn access() -> Self {
         Self::default()
     }
 
     /// A refresh token (`refresh=True`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::refresh());
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn refresh() -> Self {
         Self { refresh: true, ..Self::default() }
     }
 
     /// No token is fine; a bad one is still refused (`optional=True`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::access().optional());
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn optional(mut self) -> Self {
         self.optional = true;
         self
     }
 
     /// A fresh token (`fresh=True`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::access().fresh());
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn fresh(mut self) -> Self {
         self.fresh = true;
         self
     }
 
     /// Look only here, in this order (`locations=`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::access().locations([TokenLocation::Cookies]));
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn locations(mut self, locations: impl IntoIterator<Item = TokenLocation>) -> Self {
         self.locations = Some(locations.into_iter().collect());
         self
     }
 
     /// Accept access and refresh tokens alike (`verify_type=False`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::access().any_type());
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn any_type(mut self) -> Self {
         self.skip_type = true;
         self
     }
 
     /// Do not consult the blocklist (`skip_revocation_check=True`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtRequiredLayer, Requirement, TokenLocation};
+    /// let layer = JwtRequiredLayer::new(Requirement::refresh().skip_revocation_check());
+    /// # let _ = (layer, TokenLocation::Headers);
+    /// ```
     pub fn skip_revocation_check(mut self) -> Self {
         self.skip_revocation = true;
         self
@@ -105,46 +161,136 @@ impl std::fmt::Debug for VerifiedToken {
 
 impl VerifiedToken {
     /// `get_jwt()`: the claims.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.claims()["jti"].to_string()
+    /// }
+    /// ```
     pub fn claims(&self) -> &serde_json::Map<String, Value> {
         &self.token.claims
     }
 
     /// `get_jwt_header()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.header()["alg"].to_string()
+    /// }
+    /// ```
     pub fn header(&self) -> &serde_json::Map<String, Value> {
         &self.token.header
     }
 
     /// `get_jwt_identity()`: the identity claim (`sub`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.identity().to_string()
+    /// }
+    /// ```
     pub fn identity(&self) -> &Value {
         self.token.claims.get(&self.identity_claim).unwrap_or(&Value::Null)
     }
 
     /// The identity as a string (`sub` is one, unless `verify_sub` is off).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.identity_str().unwrap_or_default().to_owned()
+    /// }
+    /// ```
     pub fn identity_str(&self) -> Option<&str> {
         self.identity().as_str()
     }
 
     /// `get_jwt_request_location()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.location().as_str().to_owned()
+    /// }
+    /// ```
     pub fn location(&self) -> TokenLocation {
         self.location
     }
 
     /// The decoded token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.decoded().token_type().to_owned()
+    /// }
+    /// ```
     pub fn decoded(&self) -> &DecodedToken {
         &self.token
     }
 
     /// The token as it was sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.encoded().to_owned()
+    /// }
+    /// ```
     pub fn encoded(&self) -> &str {
         &self.encoded
     }
 
     /// `"access"` or `"refresh"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.token_type().to_owned()
+    /// }
+    /// ```
     pub fn token_type(&self) -> &str {
         self.token.token_type()
     }
 
     /// `get_current_user()`: the user the lookup callback loaded, if it is a `U`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::Jwt;
+    ///
+    /// async fn handler(jwt: Jwt) -> String {
+    ///     jwt.user::<String>().map(|name| name.to_string()).unwrap_or_default()
+    /// }
+    /// ```
     pub fn user<U: Send + Sync + 'static>(&self) -> Option<Arc<U>> {
         self.user.clone().and_then(|user| user.downcast::<U>().ok())
     }

@@ -39,26 +39,76 @@ pub struct DecodedToken {
 
 impl DecodedToken {
     /// The JOSE header (`get_jwt_header()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert_eq!(token.header()["alg"], "HS256");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn header(&self) -> &Map<String, Value> {
         &self.header
     }
 
     /// The claims (`get_jwt()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert_eq!(token.claims()["sub"], "alice");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
 
     /// The `jti` claim, if a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert_eq!(token.jti().map(str::len), Some(36));
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn jti(&self) -> Option<&str> {
         self.claims.get("jti").and_then(Value::as_str)
     }
 
     /// `"access"` or `"refresh"` (a token without `type` is an access token, as in Flask).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert_eq!(token.token_type(), "access");
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn token_type(&self) -> &str {
         self.claims.get("type").and_then(Value::as_str).unwrap_or("access")
     }
 
     /// `exp` in seconds since the epoch, if the token expires.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig, MintOptions};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// let token = auth.decode_token(&auth.create_access_token("alice", MintOptions::new())?, false)?;
+    /// assert_eq!(token.expires_at().is_some(), true);
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
     pub fn expires_at(&self) -> Option<i64> {
         self.claims.get("exp").and_then(number_as_i64)
     }
