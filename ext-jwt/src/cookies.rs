@@ -13,8 +13,9 @@ use phial_core::axum::response::Response;
 use phial_core::tower;
 use serde_json::Value;
 
-use crate::auth::{JwtAuth, MintOptions};
+use crate::auth::JwtAuth;
 use crate::error::JwtError;
+use crate::mint::MintOptions;
 use crate::request::cookie;
 
 /// Werkzeug's `Expires` for a deleted cookie.

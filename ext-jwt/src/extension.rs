@@ -4,7 +4,8 @@ use std::sync::OnceLock;
 
 use phial_core::prelude::*;
 
-use crate::auth::{Callbacks, JwtAuth, JwtAuthBuilder, callback_methods};
+use crate::auth::JwtAuth;
+use crate::builder::{Callbacks, JwtAuthBuilder, callback_methods};
 use crate::config::JwtConfig;
 use crate::extract::JwtLayer;
 

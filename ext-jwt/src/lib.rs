@@ -84,20 +84,24 @@
 
 mod auth;
 mod blocklist;
+mod builder;
 mod config;
 mod cookies;
 mod error;
 mod extension;
 mod extract;
+mod mint;
 mod request;
 mod respond;
+mod revocation;
 mod token;
 
-pub use auth::{Fresh, JwtAuth, JwtAuthBuilder, MintOptions, UserLookupFn};
+pub use auth::JwtAuth;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use blocklist::RedisBlocklist;
 pub use blocklist::{Blocklist, MemoryBlocklist};
+pub use builder::{JwtAuthBuilder, UserLookupFn};
 pub use config::{BlocklistConfig, JwtConfig, TokenLocation};
 pub use cookies::{ImplicitRefreshLayer, ImplicitRefreshService};
 pub use error::{ErrorKind, JwtError};
@@ -105,5 +109,6 @@ pub use extension::JwtExtension;
 pub use extract::{
     FreshJwt, Jwt, JwtLayer, JwtRequiredLayer, JwtRequiredService, JwtService, JwtUser, OptionalJwt, RefreshJwt,
 };
+pub use mint::{Fresh, MintOptions};
 pub use request::{Requirement, VerifiedToken};
 pub use token::DecodedToken;

@@ -16,6 +16,10 @@ pub(crate) fn default_response(config: &JwtConfig, error: &JwtError) -> Response
     let mut body = serde_json::Map::new();
     body.insert(config.error_message_key.clone(), message.clone().into());
     let status = error.status();
+    if status.is_server_error() {
+        // The client sees the status's reason only; the cause goes to the log.
+        tracing::error!(status = status.as_u16(), error = %error, source = ?std::error::Error::source(error), "JWT request failed");
+    }
     if !config.rfc6750 || status.is_server_error() {
         return (status, Json(body)).into_response();
     }
