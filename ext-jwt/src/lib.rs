@@ -74,12 +74,8 @@
 //! - Refresh-token rotation ([`JwtAuth::rotate_refresh_token`]) adds a `family` claim, which
 //!   Flask-JWT-Extended ignores.
 //!
-//! # Running beside a Flask-JWT-Extended API
-//!
-//! Give both the same secret (`JWT_SECRET_KEY` / `jwt.secret_key`), algorithm, identity claim,
-//! audience and issuer; tokens of either then verify in the other. Keep `verify_sub` on:
-//! flask-jwt-extended 4.7 refuses integer subjects too. Revocations are only shared when both
-//! read the same store. `tests/fixtures/generate.py` checks the interop both ways.
+//! The next section is the guide to running phial beside a Flask-JWT-Extended API.
+#![doc = include_str!("../MIGRATING.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;

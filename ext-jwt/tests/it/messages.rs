@@ -190,3 +190,49 @@ async fn json_bodies_carry_tokens_through_the_required_layer() {
     assert_eq!(response.json_value(), json!({"msg": "Invalid content-type. Must be application/json."}));
     let _ = TokenLocation::Json;
 }
+
+#[tokio::test]
+async fn jwt_user_is_the_looked_up_user() {
+    use phial_core::axum::routing::get;
+    use phial_core::prelude::*;
+    use phial_jwt::JwtUser;
+
+    struct User {
+        name: String,
+    }
+
+    async fn me(JwtUser(user): JwtUser<User>) -> String {
+        user.name.clone()
+    }
+
+    let ext = JwtExtension::new().user_lookup(|token| async move {
+        token.claims()["sub"].as_str().map(|sub| User { name: sub.to_uppercase() })
+    });
+    let app = App::builder()
+        .profile(Profile::Testing)
+        .set("jwt.secret_key", crate::SECRET)
+        .extension(ext)
+        .route("/me", get(me))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let auth = app.state().get::<phial_jwt::JwtAuth>().unwrap().clone();
+    let token = auth.create_access_token("ann", MintOptions::new()).unwrap();
+    let response = app.test_client().get("/me").bearer(&token).send().await;
+    assert_eq!(response.text(), "ANN");
+}
+
+#[tokio::test]
+async fn a_cookie_token_without_a_csrf_claim_is_refused_on_unsafe_methods() {
+    // Minted by an app that did not use cookies, so it has no `csrf` claim.
+    let (_, header_auth) = app().await;
+    let token = header_auth.create_access_token("alice", MintOptions::new()).unwrap();
+    let (client, _) = app_with("token_location = [\"cookies\"]", JwtExtension::new()).await;
+    client.set_cookie("access_token_cookie", &token);
+    assert_eq!(client.get("/protected").send().await.status(), StatusCode::OK);
+    let response = client.post("/protected").header("X-CSRF-TOKEN", "x").send().await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.json_value(), json!({"msg": "Missing claim: csrf"}));
+}
