@@ -182,7 +182,9 @@ impl JwtAuth {
         if config.encode_nbf {
             claims.push(("nbf".into(), iat.into()));
         }
-        if config.cookie_csrf_protect && config.token_location.contains(&crate::TokenLocation::Cookies) {
+        // As Flask-JWT-Extended: whenever cookie CSRF protection is on, whatever the locations, so a
+        // token minted for headers also works as a cookie.
+        if config.cookie_csrf_protect {
             claims.push(("csrf".into(), s(&uuid::Uuid::new_v4().to_string())));
         }
         match config.encode_audience.as_slice() {

@@ -91,3 +91,28 @@ async fn phial_tokens_were_verified_by_flask_jwt_extended() {
         assert_eq!(shape(&old["token"]), shape(&new["token"]), "{}", old["name"]);
     }
 }
+
+/// The top-level claim names of a token, in the order its payload lists them.
+fn claim_order(token: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let raw = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let claims: serde_json::Map<String, Value> = serde_json::from_str(&raw).unwrap();
+    let mut keys: Vec<(usize, String)> =
+        claims.keys().map(|key| (raw.find(&format!("\"{key}\":")).unwrap(), key.clone())).collect();
+    keys.sort();
+    keys.into_iter().map(|(_, key)| key).collect()
+}
+
+#[test]
+fn phial_writes_claims_in_flask_jwt_extended_order() {
+    let auth = JwtAuth::builder(JwtConfig::default()).secret(SECRET).build().unwrap();
+    let (flask_access, _) = flask_token("access");
+    let (flask_refresh, _) = flask_token("refresh");
+    let access = auth.create_access_token("alice", MintOptions::new()).unwrap();
+    let refresh = auth.create_refresh_token("alice", MintOptions::new()).unwrap();
+    assert_eq!(claim_order(&access), claim_order(&flask_access));
+    assert_eq!(claim_order(&refresh), claim_order(&flask_refresh));
+    let raw_header = |token: &str| token.split('.').next().unwrap().to_owned();
+    assert_eq!(raw_header(&access), raw_header(&flask_access), "byte-identical header");
+}

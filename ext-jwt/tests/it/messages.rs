@@ -226,8 +226,8 @@ async fn jwt_user_is_the_looked_up_user() {
 
 #[tokio::test]
 async fn a_cookie_token_without_a_csrf_claim_is_refused_on_unsafe_methods() {
-    // Minted by an app that did not use cookies, so it has no `csrf` claim.
-    let (_, header_auth) = app().await;
+    // Minted by an app without cookie CSRF protection, so it has no `csrf` claim.
+    let (_, header_auth) = app_with("cookie_csrf_protect = false", JwtExtension::new()).await;
     let token = header_auth.create_access_token("alice", MintOptions::new()).unwrap();
     let (client, _) = app_with("token_location = [\"cookies\"]", JwtExtension::new()).await;
     client.set_cookie("access_token_cookie", &token);

@@ -23,7 +23,7 @@ fn access_token_has_flask_jwt_extended_header_and_claims_in_order() {
     let token = auth.create_access_token("alice", MintOptions::new()).unwrap();
     assert_eq!(raw_segment(&token, 0), r#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = raw_segment(&token, 1);
-    let keys: Vec<&str> = ["fresh", "iat", "jti", "type", "sub", "nbf", "exp"].to_vec();
+    let keys: Vec<&str> = ["fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "exp"].to_vec();
     let positions: Vec<usize> = keys.iter().map(|k| payload.find(&format!("\"{k}\":")).unwrap()).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{payload}");
     let (_, claims) = parts(&token);
@@ -36,7 +36,15 @@ fn access_token_has_flask_jwt_extended_header_and_claims_in_order() {
     let jti = claims["jti"].as_str().unwrap();
     assert_eq!(jti.len(), 36);
     assert_eq!(jti.as_bytes()[14], b'4', "uuid4");
-    assert!(claims.get("csrf").is_none(), "no csrf claim unless cookies are a location");
+    assert_eq!(claims["csrf"].as_str().unwrap().len(), 36, "cookie CSRF is on by default, as in Flask");
+    let mut config = JwtConfig::default();
+    config.cookie_csrf_protect = false;
+    let (_, claims) = parts(&auth_for(config).create_access_token("alice", MintOptions::new()).unwrap());
+    assert!(claims.get("csrf").is_none());
+}
+
+fn auth_for(config: JwtConfig) -> JwtAuth {
+    auth(config)
 }
 
 #[test]
@@ -48,7 +56,7 @@ fn refresh_token_lives_thirty_days() {
 }
 
 #[test]
-fn cookies_add_a_csrf_claim_and_audience_issuer_are_written() {
+fn audience_and_issuer_are_written() {
     let mut config = JwtConfig::default();
     config.token_location = vec![TokenLocation::Headers, TokenLocation::Cookies];
     config.encode_audience = vec!["api".into()];
