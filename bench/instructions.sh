@@ -78,7 +78,7 @@ for i in "${!VARIANTS[@]}"; do
     SERVER_PIDS+=("$pid")
     wait_up "$port"
     cookie=""
-    [ "$ROUTE" = session ] && cookie="$(login "$port")"
+    if [ "$ROUTE" = session ] || [ -n "${BENCH_COOKIE_ROUTES:-}" ]; then cookie="$(login "$port")"; fi
     wrk_once 1 "http://127.0.0.1:$port/$ROUTE" "$cookie" >/dev/null
     callgrind_control -z "$pid" >/dev/null
     result="$(wrk_once "$IR_SECONDS" "http://127.0.0.1:$port/$ROUTE" "$cookie")"

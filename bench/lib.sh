@@ -77,9 +77,11 @@ start_server() {
     exit 1
 }
 
-# login PORT: the `name=value` of the session cookie the app sets on /login.
+# login PORT: the `name=value` of the session cookie the app sets on /login. No User-Agent,
+# like wrk's requests: phial-login's session protection ties a login to the client's address
+# and User-Agent, and a mismatch would rewrite the session on every timed request.
 login() {
-    curl -sf -D - -o /dev/null "http://127.0.0.1:$1/login" | tr -d '\r' |
+    curl -sf -H 'User-Agent:' -D - -o /dev/null "http://127.0.0.1:$1/login" | tr -d '\r' |
         awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2; exit }'
 }
 

@@ -480,12 +480,16 @@ fn clear_login_keys(session: &Session) {
     }
 }
 
-/// The session-protection identifier: SHA-256 of the client address and User-Agent.
+/// The session-protection identifier: the first 128 bits of SHA-256 over the client address
+/// and User-Agent, base64url (22 characters: it rides in every session cookie, so it is kept
+/// short; 128 bits is far beyond guessing a matching address and agent).
 ///
 /// The address is the TCP peer, or with `trusted_proxies = N > 0` the N-th address from the
 /// right of `X-Forwarded-For` (each trusted proxy appends the address it saw), as Werkzeug's
 /// `ProxyFix(x_for=N)` reads it; a header with fewer entries is ignored.
 pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_proxies: usize) -> String {
+    use base64::Engine as _;
+
     let forwarded = (trusted_proxies > 0)
         .then(|| {
             let entries: Vec<&str> = headers
@@ -495,16 +499,20 @@ pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_
                 .flat_map(|value| value.split(','))
                 .map(str::trim)
                 .collect();
-            entries.len().checked_sub(trusted_proxies).map(|index| entries[index].to_owned())
+            entries.len().checked_sub(trusted_proxies).map(|index| entries[index])
         })
         .flatten();
-    let address = forwarded.unwrap_or_else(|| peer.map(|peer| peer.ip().to_string()).unwrap_or_default());
-    let agent = headers.get(USER_AGENT).map(http::HeaderValue::as_bytes).unwrap_or_default();
     let mut digest = Sha256::new();
-    digest.update(address.as_bytes());
+    // The address as bytes: the same for a peer and for a forwarded entry naming the same IP.
+    match forwarded.map(|entry| entry.parse::<std::net::IpAddr>().map_err(|_| entry)).or(peer.map(|p| Ok(p.ip()))) {
+        Some(Ok(std::net::IpAddr::V4(ip))) => digest.update(ip.to_ipv6_mapped().octets()),
+        Some(Ok(std::net::IpAddr::V6(ip))) => digest.update(ip.octets()),
+        Some(Err(unparsed)) => digest.update(unparsed.as_bytes()),
+        None => {}
+    }
     digest.update(b"|");
-    digest.update(agent);
-    hex::encode(digest.finalize())
+    digest.update(headers.get(USER_AGENT).map(http::HeaderValue::as_bytes).unwrap_or_default());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.finalize()[..16])
 }
 
 /// The first value of cookie `name` in the request.
