@@ -128,6 +128,13 @@ pub struct JwtConfig {
     pub access_csrf_header_name: String,
     /// `JWT_REFRESH_CSRF_HEADER_NAME`.
     pub refresh_csrf_header_name: String,
+    /// `JWT_CSRF_CHECK_FORM`: without the CSRF header, take the value from a form field
+    /// (urlencoded bodies, read by [`JwtRequiredLayer`](crate::JwtRequiredLayer) only).
+    pub csrf_check_form: bool,
+    /// `JWT_ACCESS_CSRF_FIELD_NAME`.
+    pub access_csrf_field_name: String,
+    /// `JWT_REFRESH_CSRF_FIELD_NAME`.
+    pub refresh_csrf_field_name: String,
     /// `JWT_IDENTITY_CLAIM`.
     pub identity_claim: String,
     /// `JWT_DECODE_LEEWAY` in seconds.
@@ -189,6 +196,9 @@ impl Default for JwtConfig {
             refresh_csrf_cookie_path: s("/"),
             access_csrf_header_name: s("X-CSRF-TOKEN"),
             refresh_csrf_header_name: s("X-CSRF-TOKEN"),
+            csrf_check_form: false,
+            access_csrf_field_name: s("csrf_token"),
+            refresh_csrf_field_name: s("csrf_token"),
             identity_claim: s("sub"),
             decode_leeway: 0,
             encode_audience: Vec::new(),

@@ -13,7 +13,8 @@ use phial_core::axum::response::{IntoResponse, Response};
 use phial_core::{HttpError, tower};
 
 use crate::auth::JwtAuth;
-use crate::request::{Requirement, VerifiedToken, is_json};
+use crate::config::TokenLocation;
+use crate::request::{BodyValues, Requirement, VerifiedToken, is_json};
 
 impl<S: Send + Sync> FromRequestParts<S> for JwtAuth {
     type Rejection = Response;
@@ -36,7 +37,7 @@ async fn verify(parts: &mut Parts, requirement: &Requirement) -> Result<Option<V
             Err(err) => Err(auth.error_response(&err, Some(&done.token))),
         };
     }
-    match auth.verify_parts(parts, None, requirement).await {
+    match auth.verify_parts(parts, &BodyValues::default(), requirement).await {
         Ok(token) => Ok(token),
         Err((err, token)) => Err(auth.error_response(&err, token.as_ref())),
     }
@@ -261,7 +262,8 @@ impl<S: tower::Service<Request>> tower::Service<Request> for JwtService<S> {
 
 /// Guards every route it wraps: `@jwt_required(...)` as a layer, e.g. on a blueprint. The
 /// verified token is then available to handlers ([`Jwt`] and its siblings reuse it). It
-/// reads JSON bodies (up to 1 `MiB`) when location `json` is configured.
+/// reads JSON bodies (up to 1 `MiB`) when location `json` is configured, and urlencoded forms
+/// for the CSRF field when `csrf_check_form` is on.
 ///
 /// Needs a [`JwtLayer`] outside it (the extension adds one).
 ///
@@ -321,8 +323,42 @@ pub struct JwtRequiredService<S> {
     requirement: Arc<Requirement>,
 }
 
-/// Largest JSON body read to find a token in it.
-const MAX_JSON_BODY: usize = 1024 * 1024;
+/// Largest body read to find a token (JSON) or a CSRF field (form) in it.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Reads the JSON body when location `json` applies, or the urlencoded form when
+/// `csrf_check_form` applies to an unsafe method, and gives the body back whole.
+async fn read_body(
+    auth: &JwtAuth,
+    requirement: &Requirement,
+    parts: &Parts,
+    body: Body,
+) -> Result<(BodyValues, Body), Response> {
+    let config = auth.config();
+    let locations = requirement.locations.as_deref().unwrap_or(&config.token_location);
+    let wants_json = locations.contains(&TokenLocation::Json) && is_json(&parts.headers);
+    let wants_form = config.csrf_check_form
+        && config.cookie_csrf_protect
+        && locations.contains(&TokenLocation::Cookies)
+        && config.csrf_methods.iter().any(|m| m.eq_ignore_ascii_case(parts.method.as_str()))
+        && is_form(&parts.headers);
+    if !wants_json && !wants_form {
+        return Ok((BodyValues::default(), body));
+    }
+    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| http::StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    let values = BodyValues {
+        json: wants_json.then(|| serde_json::from_slice(&bytes).ok()).flatten(),
+        form: wants_form.then(|| form_urlencoded::parse(&bytes).into_owned().collect()),
+    };
+    Ok((values, Body::from(bytes)))
+}
+
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/x-www-form-urlencoded"))
+}
 
 impl<S> tower::Service<Request> for JwtRequiredService<S>
 where
@@ -347,21 +383,11 @@ where
             let Some(auth) = parts.extensions.get::<JwtAuth>().cloned() else {
                 return Ok(HttpError::internal("JwtRequiredLayer needs JwtLayer outside it").into_response());
             };
-            let wants_json = requirement
-                .locations
-                .as_deref()
-                .unwrap_or(&auth.config().token_location)
-                .contains(&crate::TokenLocation::Json)
-                && is_json(&parts.headers);
-            let (json, body) = if wants_json {
-                let Ok(bytes) = to_bytes(body, MAX_JSON_BODY).await else {
-                    return Ok(http::StatusCode::PAYLOAD_TOO_LARGE.into_response());
-                };
-                (serde_json::from_slice(&bytes).ok(), Body::from(bytes))
-            } else {
-                (None, body)
+            let (values, body) = match read_body(&auth, &requirement, &parts, body).await {
+                Ok(read) => read,
+                Err(refused) => return Ok(refused),
             };
-            match auth.verify_parts(&parts, json.as_ref(), &requirement).await {
+            match auth.verify_parts(&parts, &values, &requirement).await {
                 Ok(Some(token)) => {
                     parts.extensions.insert(token);
                 }

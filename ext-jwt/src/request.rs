@@ -296,6 +296,14 @@ impl VerifiedToken {
     }
 }
 
+/// What [`JwtRequiredLayer`](crate::JwtRequiredLayer) read from the body: the JSON (location
+/// `json`) or the form (`csrf_check_form`). Extractors do not read bodies and pass nothing.
+#[derive(Debug, Default)]
+pub(crate) struct BodyValues {
+    pub(crate) json: Option<Value>,
+    pub(crate) form: Option<Vec<(String, String)>>,
+}
+
 /// Why verification failed: the error, and the token when one was decoded (for handlers).
 pub(crate) type Refusal = (JwtError, Option<DecodedToken>);
 
@@ -307,7 +315,7 @@ impl JwtAuth {
     pub(crate) async fn verify_parts(
         &self,
         parts: &Parts,
-        json: Option<&Value>,
+        body: &BodyValues,
         requirement: &Requirement,
     ) -> Result<Option<VerifiedToken>, Refusal> {
         if parts.method == Method::OPTIONS {
@@ -318,7 +326,7 @@ impl JwtAuth {
         let mut missing = Vec::new();
         let mut found = None;
         for &location in locations {
-            match find(config, parts, json, location, requirement.refresh) {
+            match find(config, parts, body, location, requirement.refresh) {
                 Ok((encoded, csrf)) => {
                     let token = self.decode_token(&encoded, false).map_err(|err| {
                         // The expired handler gets the token, as Flask's `expired_token_loader`.
@@ -425,15 +433,15 @@ enum Found {
 fn find(
     config: &JwtConfig,
     parts: &Parts,
-    json: Option<&Value>,
+    body: &BodyValues,
     location: TokenLocation,
     refresh: bool,
 ) -> Result<(String, Option<String>), Found> {
     match location {
         TokenLocation::Headers => from_header(config, &parts.headers).map(|t| (t, None)),
-        TokenLocation::Cookies => from_cookies(config, parts, refresh),
+        TokenLocation::Cookies => from_cookies(config, parts, body.form.as_deref(), refresh),
         TokenLocation::QueryString => from_query(config, parts).map(|t| (t, None)),
-        TokenLocation::Json => from_json(config, parts, json, refresh).map(|t| (t, None)),
+        TokenLocation::Json => from_json(config, parts, body.json.as_ref(), refresh).map(|t| (t, None)),
     }
 }
 
@@ -480,11 +488,16 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, value)| value.trim_matches('"'))
 }
 
-fn from_cookies(config: &JwtConfig, parts: &Parts, refresh: bool) -> Result<(String, Option<String>), Found> {
-    let (cookie_name, csrf_header) = if refresh {
-        (&config.refresh_cookie_name, &config.refresh_csrf_header_name)
+fn from_cookies(
+    config: &JwtConfig,
+    parts: &Parts,
+    form: Option<&[(String, String)]>,
+    refresh: bool,
+) -> Result<(String, Option<String>), Found> {
+    let (cookie_name, csrf_header, csrf_field) = if refresh {
+        (&config.refresh_cookie_name, &config.refresh_csrf_header_name, &config.refresh_csrf_field_name)
     } else {
-        (&config.access_cookie_name, &config.access_csrf_header_name)
+        (&config.access_cookie_name, &config.access_csrf_header_name, &config.access_csrf_field_name)
     };
     let token = cookie(&parts.headers, cookie_name)
         .filter(|v| !v.is_empty())
@@ -494,11 +507,15 @@ fn from_cookies(config: &JwtConfig, parts: &Parts, refresh: bool) -> Result<(Str
     if !checked {
         return Ok((token.to_owned(), None));
     }
-    let csrf = parts
-        .headers
-        .get(csrf_header.as_str())
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
+    let from_header = parts.headers.get(csrf_header.as_str()).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let from_form = || {
+        form.filter(|_| config.csrf_check_form)
+            .and_then(|form| form.iter().find(|(name, _)| name == csrf_field))
+            .map(|(_, value)| value.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let csrf = from_header
+        .or_else(from_form)
         .ok_or_else(|| Found::Refused(JwtError::Unauthorized("Missing CSRF token".into())))?;
     Ok((token.to_owned(), Some(csrf.to_owned())))
 }

@@ -110,3 +110,35 @@ async fn implicit_refresh_leaves_tokens_far_from_expiry() {
     let response = client.get("/whoami").send().await;
     assert!(response.header("set-cookie").is_none());
 }
+
+#[tokio::test]
+async fn csrf_check_form_takes_the_token_from_a_form_field_through_the_layer() {
+    use phial_jwt::{JwtRequiredLayer, Requirement};
+
+    async fn echo(body: String) -> String {
+        body
+    }
+
+    let app = App::builder()
+        .profile(Profile::Testing)
+        .config_toml(&format!(
+            "[jwt]\nsecret_key = \"{}\"\ntoken_location = [\"cookies\"]\ncsrf_check_form = true\n",
+            crate::SECRET
+        ))
+        .extension(JwtExtension::new())
+        .endpoint("login", "/login", post(login))
+        .route("/comment", post(echo).layer(JwtRequiredLayer::new(Requirement::access())))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let client = app.test_client();
+    client.post("/login").send().await;
+    let csrf = client.cookie("csrf_access_token").unwrap();
+    let response = client.post("/comment").form(&[("text", "hi"), ("csrf_token", csrf.as_str())]).send().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text(), format!("text=hi&csrf_token={csrf}"), "the handler gets the body whole");
+    let response = client.post("/comment").form(&[("text", "hi")]).send().await;
+    assert_eq!(response.json_value(), json!({"msg": "Missing CSRF token"}));
+}
