@@ -72,6 +72,9 @@ pub struct LoginConfig {
     /// default) ignores the header, so a client cannot choose the address that session
     /// protection sees. Werkzeug: `ProxyFix(x_for=N)`.
     pub trusted_proxies: usize,
+    /// `[login.password]`: argon2id parameters and the hashing bound of the app's
+    /// [`PasswordHasher`](crate::password::PasswordHasher).
+    pub password: crate::password::PasswordConfig,
 }
 
 impl Default for LoginConfig {
@@ -94,6 +97,7 @@ impl Default for LoginConfig {
             remember_cookie_samesite: SameSite::Lax,
             remember_store: "memory".to_owned(),
             trusted_proxies: 0,
+            password: crate::password::PasswordConfig::default(),
         }
     }
 }

@@ -218,6 +218,9 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
 
     fn build(&self, config: &LoginConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         config.validate()?;
+        let hasher = crate::password::PasswordHasher::new(config.password.clone())
+            .map_err(|err| Error::config("login.password", err.to_string()))?;
+        ctx.state(hasher);
         let production = ctx.profile() == Profile::Production;
         let store = OnceLock::new();
         if let Some(given) = &self.store {
@@ -281,6 +284,16 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
         }
         #[cfg(not(feature = "redis"))]
         let _ = config;
+        if ctx.profile() == Profile::Production {
+            // The dummy hash that makes an unknown user cost a wrong password's time, made now
+            // rather than by the first unknown user's login.
+            let hasher = ctx.require::<crate::password::PasswordHasher>()?.clone();
+            ctx.spawn("password-warm-up", move |_stop| async move {
+                if let Err(err) = hasher.warm_up().await {
+                    tracing::warn!(error = %err, "login: could not prepare the unknown-user hash");
+                }
+            });
+        }
         Ok(())
     }
 }

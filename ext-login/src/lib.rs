@@ -117,6 +117,17 @@
 //! empties non-permanent ones); no `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` (tokens rotate on use
 //! and keep their expiry). In layers, give `login_view` as a path (`/login`): an endpoint name
 //! is resolved only by the extractors, which see the app state.
+//!
+//! # Passwords
+//!
+//! The extension registers a [`password::PasswordHasher`] configured by `[login.password]`
+//! (argon2id, m = 19456 KiB, t = 2, p = 1; hashing on the blocking pool, a bounded number at
+//! once). Handlers take it with `Ext<PasswordHasher>`; it verifies Werkzeug's `scrypt:` and
+//! `pbkdf2:` hashes too, so users of a Flask app log in with their old passwords and are
+//! rehashed ([`migrating_passwords`]). Flask apps hash with Werkzeug's
+//! `generate_password_hash` / `check_password_hash`: [`password::PasswordHasher::hash`] /
+//! [`password::PasswordHasher::verify`]; for an unknown user, call
+//! [`password::PasswordHasher::verify_missing_user`] so a login takes the same time either way.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
@@ -127,6 +138,8 @@ mod extract;
 mod guard;
 mod layer;
 pub mod password;
+#[doc = include_str!("../docs/migrating-passwords.md")]
+pub mod migrating_passwords {}
 mod redirect;
 mod remember;
 #[cfg(feature = "redis")]

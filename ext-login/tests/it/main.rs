@@ -3,6 +3,7 @@
 
 mod guards;
 mod login;
+mod password;
 mod protection;
 mod redirects;
 mod remember;

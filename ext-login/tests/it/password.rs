@@ -265,3 +265,51 @@ fn default_concurrency_leaves_a_core_free_but_allows_one_hash() {
     let hasher = hasher(PasswordConfig::default());
     assert_eq!(hasher.max_concurrent(), cpus.saturating_sub(1).max(1));
 }
+
+#[tokio::test]
+async fn the_extension_provides_a_hasher_configured_by_login_password() {
+    use phial_core::Ext;
+    use phial_core::axum::routing::post;
+    use phial_core::prelude::*;
+
+    #[derive(Clone)]
+    struct User;
+    impl phial_login::AuthUser for User {
+        fn auth_id(&self) -> String {
+            "u".into()
+        }
+    }
+
+    let client = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test")
+        .config_toml("[login.password]\nmemory_kib = 64\niterations = 1\n")
+        .extension(phial_login::LoginExtension::new(|_: String| async { Ok(None::<User>) }))
+        .endpoint(
+            "hash",
+            "/hash",
+            post(|Ext(hasher): Ext<PasswordHasher>| async move {
+                let hash = hasher.hash("s3cret").await.unwrap();
+                format!(
+                    "{} {}",
+                    hash.starts_with("$argon2id$v=19$m=64,t=1,"),
+                    hasher.verify("s3cret", &hash).await.unwrap().is_match()
+                )
+            }),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+        .test_client();
+    assert_eq!(client.post("/hash").await.text(), "true true");
+    let bad = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test")
+        .config_toml("[login.password]\niterations = 0\n")
+        .extension(phial_login::LoginExtension::new(|_: String| async { Ok(None::<User>) }))
+        .build();
+    let Err(err) = bad else { panic!("iterations = 0 must be refused at build") };
+    assert!(err.to_string().contains("login.password"), "{err}");
+}
