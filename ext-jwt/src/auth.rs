@@ -9,7 +9,7 @@ use phial_core::axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::blocklist::{Blocklist, now};
+use crate::blocklist::Blocklist;
 use crate::builder::Callbacks;
 use crate::config::JwtConfig;
 use crate::error::JwtError;
@@ -56,6 +56,21 @@ impl fmt::Debug for JwtAuth {
 }
 
 impl JwtAuth {
+    /// The time tokens are minted and checked at: the [clock](crate::JwtAuthBuilder::clock)
+    /// set for tests, else the system's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_jwt::{JwtAuth, JwtConfig};
+    /// let auth = JwtAuth::builder(JwtConfig::default()).secret("s3cret").build()?;
+    /// assert!(auth.now() <= time::OffsetDateTime::now_utc());
+    /// # Ok::<(), phial_jwt::JwtError>(())
+    /// ```
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.0.callbacks.clock.as_ref().map_or_else(time::OffsetDateTime::now_utc, |clock| clock())
+    }
+
     /// The settings.
     ///
     /// # Examples
@@ -164,12 +179,12 @@ impl JwtAuth {
             callbacks.additional_claims.as_ref().filter(|_| loaders).map(|f| f(&identity)).unwrap_or_default();
         extra.extend(options.claims);
         let subject = callbacks.identity.as_ref().filter(|_| loaders).map_or(identity.clone(), |f| f(&identity));
-        let now = time::OffsetDateTime::now_utc();
+        let now = self.now();
         let iat = now.unix_timestamp();
         let fresh = match options.fresh {
             Fresh::No => Value::Bool(false),
             Fresh::Yes => Value::Bool(true),
-            Fresh::For(lifetime) => Value::from(crate::request::now_f64() + lifetime.as_secs_f64()),
+            Fresh::For(lifetime) => Value::from(crate::request::timestamp_f64(now) + lifetime.as_secs_f64()),
         };
         let s = |v: &str| Value::String(v.to_owned());
         let mut claims: Vec<(String, Value)> = vec![
@@ -255,7 +270,7 @@ impl JwtAuth {
             .unwrap_or(&self.0.decoding_key);
         let decoded = unverified.verify(key, algorithm)?;
         let rules = ClaimRules {
-            now: now(),
+            now: self.now().unix_timestamp(),
             leeway: i64::try_from(config.decode_leeway).unwrap_or(i64::MAX / 2),
             verify_exp: !allow_expired,
             issuer: config.decode_issuer.as_deref(),

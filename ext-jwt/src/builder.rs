@@ -18,6 +18,8 @@ use crate::config::JwtConfig;
 use crate::error::{ErrorKind, JwtError};
 use crate::token::DecodedToken;
 
+/// A clock for tests: what [`JwtAuth::now`] returns.
+pub(crate) type ClockFn = Arc<dyn Fn() -> time::OffsetDateTime + Send + Sync>;
 type ClaimsFn = Arc<dyn Fn(&Value) -> Map<String, Value> + Send + Sync>;
 type IdentityFn = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
 type CheckFn = Arc<dyn Fn(&DecodedToken) -> bool + Send + Sync>;
@@ -45,6 +47,7 @@ pub(crate) struct Callbacks {
     pub(crate) verification: Option<CheckFn>,
     pub(crate) user_lookup: Option<UserLookupFn>,
     pub(crate) handlers: HashMap<ErrorKind, HandlerFn>,
+    pub(crate) clock: Option<ClockFn>,
 }
 
 /// Builds a [`JwtAuth`]: keys and callbacks. [`JwtExtension`](crate::JwtExtension) has the
@@ -195,6 +198,32 @@ macro_rules! callback_methods {
                     fut.await.map(|user| std::sync::Arc::new(user) as std::sync::Arc<dyn std::any::Any + Send + Sync>)
                 })
             }));
+            self
+        }
+
+        /// A clock for tests (Flask-JWT-Extended's tests freeze time with `freezegun`): tokens
+        /// are minted, checked for expiry and freshness, and implicitly refreshed at its time.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// use std::time::Duration;
+        /// use phial_jwt::{JwtAuth, JwtConfig, JwtError, MintOptions};
+        ///
+        /// let now = Arc::new(Mutex::new(time::OffsetDateTime::now_utc()));
+        /// let clock = Arc::clone(&now);
+        /// let auth = JwtAuth::builder(JwtConfig::default())
+        ///     .secret("s3cret")
+        ///     .clock(move || *clock.lock().unwrap())
+        ///     .build()?;
+        /// let token = auth.create_access_token("alice", MintOptions::new())?;
+        /// *now.lock().unwrap() += Duration::from_mins(15);
+        /// assert!(matches!(auth.decode_token(&token, false), Err(JwtError::Expired)));
+        /// # Ok::<(), JwtError>(())
+        /// ```
+        pub fn clock(mut self, clock: impl Fn() -> time::OffsetDateTime + Send + Sync + 'static) -> Self {
+            self.callbacks_mut().clock = Some(std::sync::Arc::new(clock));
             self
         }
 

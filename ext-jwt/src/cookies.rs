@@ -300,7 +300,7 @@ where
             let name = format!("{}=", auth.config().access_cookie_name);
             let touched =
                 response.headers().get_all(SET_COOKIE).iter().any(|v| v.to_str().is_ok_and(|v| v.starts_with(&name)));
-            if touched || exp - crate::blocklist::now() > window || token.token_type() != "access" {
+            if touched || exp - auth.now().unix_timestamp() > window || token.token_type() != "access" {
                 return Ok(response);
             }
             let carried = token

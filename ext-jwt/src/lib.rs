@@ -63,6 +63,7 @@
 //! | `decode_key_loader` with `kid` | [`decode_key`](JwtAuthBuilder::decode_key) per `kid`, [`signing_kid`](JwtAuthBuilder::signing_kid) |
 //! | `set_access_cookies`, `set_refresh_cookies`, `unset_jwt_cookies` | [`JwtAuth::set_access_cookies`], [`JwtAuth::set_refresh_cookies`], [`JwtAuth::unset_jwt_cookies`] |
 //! | the implicit refresh `after_request` recipe | [`ImplicitRefreshLayer`] |
+//! | `freezegun` in tests | [`clock`](JwtAuthBuilder::clock), [`JwtAuth::now`] |
 //!
 //! Differences, on purpose:
 //! - `additional_claims` cannot replace a reserved claim (`type`, `sub`, `exp`, ...): Flask

@@ -363,7 +363,7 @@ impl JwtAuth {
                 _ => {}
             }
         }
-        if requirement.fresh && !is_fresh(token) {
+        if requirement.fresh && !is_fresh(token, self.now()) {
             return Err(JwtError::NeedsFresh);
         }
         if !requirement.skip_revocation && self.is_revoked(token).await? {
@@ -386,18 +386,18 @@ impl JwtAuth {
     }
 }
 
-fn is_fresh(token: &DecodedToken) -> bool {
+fn is_fresh(token: &DecodedToken, now: time::OffsetDateTime) -> bool {
     match token.claims.get("fresh") {
         Some(Value::Bool(fresh)) => *fresh,
-        Some(Value::Number(until)) => until.as_f64().is_some_and(|until| until >= now_f64()),
+        Some(Value::Number(until)) => until.as_f64().is_some_and(|until| until >= timestamp_f64(now)),
         _ => false,
     }
 }
 
-/// Now as a float timestamp, as Python's `datetime.timestamp()`.
+/// A time as a float timestamp, as Python's `datetime.timestamp()`.
 #[expect(clippy::cast_precision_loss, reason = "microseconds since the epoch fit f64's mantissa")]
-pub(crate) fn now_f64() -> f64 {
-    let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+pub(crate) fn timestamp_f64(now: time::OffsetDateTime) -> f64 {
+    let micros = now.unix_timestamp_nanos() / 1000;
     micros as f64 / 1e6
 }
 

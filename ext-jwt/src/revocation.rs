@@ -5,7 +5,6 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::auth::{JwtAuth, family_of, is_reserved};
-use crate::blocklist::now;
 use crate::error::JwtError;
 use crate::mint::MintOptions;
 use crate::token::DecodedToken;
@@ -77,7 +76,10 @@ impl JwtAuth {
     }
 
     async fn revoke_family(&self, family: &str) -> Result<(), JwtError> {
-        let until = i64::try_from(self.0.config.refresh_token_expires).ok().filter(|s| *s > 0).map(|s| now() + s);
+        let until = i64::try_from(self.0.config.refresh_token_expires)
+            .ok()
+            .filter(|s| *s > 0)
+            .map(|s| self.now().unix_timestamp() + s);
         self.blocklist().insert(&format!("family:{family}"), until).await.map_err(JwtError::Store)?;
         Ok(())
     }

@@ -236,3 +236,21 @@ async fn a_cookie_token_without_a_csrf_claim_is_refused_on_unsafe_methods() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(response.json_value(), json!({"msg": "Missing claim: csrf"}));
 }
+
+#[tokio::test]
+async fn a_test_clock_expires_tokens_and_freshness() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    let now = Arc::new(Mutex::new(time::OffsetDateTime::now_utc()));
+    let clock = Arc::clone(&now);
+    let (client, auth) = app_with("", JwtExtension::new().clock(move || *clock.lock().unwrap())).await;
+    let access = auth.create_access_token("alice", MintOptions::new()).unwrap();
+    let fresh =
+        auth.create_access_token("alice", MintOptions::new().fresh(Fresh::For(Duration::from_mins(5)))).unwrap();
+    *now.lock().unwrap() += Duration::from_mins(6);
+    assert_eq!(get_with(&client, "/protected", &access).await.0, 200);
+    assert_eq!(get_with(&client, "/fresh", &fresh).await, (401, json!({"msg": "Fresh token required"})));
+    *now.lock().unwrap() += Duration::from_mins(9);
+    assert_eq!(get_with(&client, "/protected", &access).await, (401, json!({"msg": "Token has expired"})));
+}
