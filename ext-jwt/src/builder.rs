@@ -353,8 +353,17 @@ impl JwtAuthBuilder {
         let decode_algorithms = if config.decode_algorithms.is_empty() {
             vec![algorithm]
         } else {
-            config.decode_algorithms.iter().map(|a| parse_alg(a)).collect::<Result<_, _>>()?
+            config.decode_algorithms.iter().map(|a| parse_alg(a)).collect::<Result<Vec<_>, _>>()?
         };
+        // One decoding key serves every accepted algorithm, so they must share its family.
+        if let Some(other) = decode_algorithms.iter().find(|a| a.family() != algorithm.family()) {
+            return Err(JwtError::Config(format!(
+                "jwt.decode_algorithms has {other:?}, which cannot use the key of jwt.algorithm = {algorithm:?}"
+            )));
+        }
+        if config.token_location.is_empty() {
+            return Err(JwtError::Config("jwt.token_location is empty: list at least one location".into()));
+        }
         let secret = if config.secret_key.is_empty() {
             self.fallback_secret.unwrap_or_default()
         } else {
@@ -387,15 +396,15 @@ impl JwtAuthBuilder {
 }
 
 fn parse_alg(name: &str) -> Result<Algorithm, JwtError> {
-    Algorithm::from_str(name).map_err(|_| JwtError::Mint(format!("unknown algorithm `{name}` in jwt.algorithm")))
+    Algorithm::from_str(name).map_err(|_| JwtError::Config(format!("unknown algorithm `{name}` in jwt.algorithm")))
 }
 
 fn keys(algorithm: Algorithm, secret: &Secret, config: &JwtConfig) -> Result<(EncodingKey, DecodingKey), JwtError> {
-    let bad = |what: &str, err: jsonwebtoken::errors::Error| JwtError::Mint(format!("{what}: {err}"));
+    let bad = |what: &str, err: jsonwebtoken::errors::Error| JwtError::Config(format!("{what}: {err}"));
     match algorithm.family() {
         AlgorithmFamily::Hmac => {
             if secret.is_empty() {
-                return Err(JwtError::Mint(
+                return Err(JwtError::Config(
                     "no JWT secret: set jwt.secret_key (JWT_SECRET_KEY) or app.secret_key".into(),
                 ));
             }
@@ -416,7 +425,7 @@ fn keys(algorithm: Algorithm, secret: &Secret, config: &JwtConfig) -> Result<(En
 }
 
 fn decoding_key_for(algorithm: Algorithm, key: &str) -> Result<DecodingKey, JwtError> {
-    let bad = |err: jsonwebtoken::errors::Error| JwtError::Mint(format!("jwt.public_key (JWT_PUBLIC_KEY): {err}"));
+    let bad = |err: jsonwebtoken::errors::Error| JwtError::Config(format!("jwt.public_key (JWT_PUBLIC_KEY): {err}"));
     match algorithm.family() {
         AlgorithmFamily::Hmac => Ok(DecodingKey::from_secret(key.as_bytes())),
         AlgorithmFamily::Rsa => DecodingKey::from_rsa_pem(key.as_bytes()).map_err(bad),

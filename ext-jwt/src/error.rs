@@ -78,6 +78,9 @@ pub enum JwtError {
     /// An additional claim tried to replace a reserved one (`type`, `sub`, `exp`, ...).
     #[error("additional claim `{0}` would override a reserved claim; reserved claims are set by phial-jwt")]
     ReservedClaim(String),
+    /// The settings or keys are unusable (a build error).
+    #[error("invalid JWT settings: {0}")]
+    Config(String),
     /// A token could not be encoded or signed.
     #[error("cannot mint the token: {0}")]
     Mint(String),
@@ -103,7 +106,7 @@ impl JwtError {
             Self::Revoked => ErrorKind::Revoked,
             Self::UserLookup(_) => ErrorKind::UserLookup,
             Self::VerificationFailed => ErrorKind::VerificationFailed,
-            Self::ReservedClaim(_) | Self::Mint(_) | Self::Store(_) => ErrorKind::Server,
+            Self::ReservedClaim(_) | Self::Config(_) | Self::Mint(_) | Self::Store(_) => ErrorKind::Server,
         }
     }
 
@@ -122,7 +125,7 @@ impl JwtError {
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::VerificationFailed => StatusCode::BAD_REQUEST,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::ReservedClaim(_) | Self::Mint(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ReservedClaim(_) | Self::Config(_) | Self::Mint(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

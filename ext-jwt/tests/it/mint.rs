@@ -151,3 +151,18 @@ fn decode_token_allow_expired() {
     let decoded = auth.decode_token(&token, true).unwrap();
     assert_eq!(decoded.claims()["sub"], Value::from("a"));
 }
+
+#[test]
+fn inconsistent_settings_fail_at_build() {
+    let mut config = JwtConfig::default();
+    config.decode_algorithms = vec!["HS256".into(), "RS256".into()];
+    let err = JwtAuth::builder(config).secret(SECRET).build().unwrap_err().to_string();
+    assert!(err.contains("jwt.decode_algorithms"), "{err}");
+    let mut config = JwtConfig::default();
+    config.token_location = Vec::new();
+    assert!(JwtAuth::builder(config).secret(SECRET).build().is_err());
+    let mut config = JwtConfig::default();
+    config.algorithm = "HS257".into();
+    assert!(JwtAuth::builder(config).secret(SECRET).build().unwrap_err().to_string().contains("HS257"));
+    assert!(JwtAuth::builder(JwtConfig::default()).build().unwrap_err().to_string().contains("jwt.secret_key"));
+}
