@@ -409,6 +409,13 @@ fn keys(algorithm: Algorithm, secret: &Secret, config: &JwtConfig) -> Result<(En
                 ));
             }
             let bytes = secret.expose().as_bytes();
+            if bytes.len() < 32 {
+                // RFC 7518 §3.2, and PyJWT's InsecureKeyLengthWarning.
+                tracing::warn!(
+                    bytes = bytes.len(),
+                    "the JWT HMAC secret is shorter than 32 bytes; use a longer random key"
+                );
+            }
             Ok((EncodingKey::from_secret(bytes), DecodingKey::from_secret(bytes)))
         }
         family => {
