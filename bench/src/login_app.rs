@@ -1,7 +1,8 @@
 //! A page for logged-in users only: through phial-login in a phial app (`phial-login` mode:
 //! the user restored from the session by the loader), and in a bare axum app reading a signed
 //! cookie by hand (`axum-login` mode). Both answer `GET /login` (log in as alice, setting the
-//! cookie) and `GET /page` ("Hello, alice!"; 401 without a login).
+//! cookie) and `GET /page` ("Hello, alice!"; 401 without a login). The phial app also has
+//! `GET /verify`: one argon2id password check, for `login-stream.sh`.
 
 use axum::Router;
 use axum::extract::State;
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hmac::Mac;
 use phial_core::prelude::*;
+use phial_login::password::PasswordHasher;
 use phial_login::{AuthUser, CurrentUser, Login, LoginError, LoginExtension, LoginOptions};
 use serde_json::{Map, Value};
 
@@ -37,9 +39,12 @@ pub(crate) async fn serve_phial(listener: tokio::net::TcpListener) -> anyhow::Re
         .endpoint("text", "/text", get(|| async { TEXT }))
         .endpoint("login", "/login", get(phial_login))
         .endpoint("page", "/page", get(|CurrentUser(user): CurrentUser<User>| async move { greeting(&user.name) }))
+        .endpoint("verify", "/verify", get(verify_password))
         .build()?
         .start()
         .await?;
+    let hasher = app.state().require::<PasswordHasher>().clone();
+    let _ = STORED.set(hasher.hash(PASSWORD).await?);
     app.serve(listener).await?;
     Ok(())
 }
@@ -47,6 +52,17 @@ pub(crate) async fn serve_phial(listener: tokio::net::TcpListener) -> anyhow::Re
 async fn phial_login(mut login: Login<User>) -> Result<&'static str, LoginError> {
     login.login_user(&User { name: USER.to_owned() }, LoginOptions::new()).await?;
     Ok("logged in")
+}
+
+/// The password `/verify` checks, and its argon2id hash (default parameters), made at start.
+const PASSWORD: &str = "correct horse battery staple";
+static STORED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// One login's password check: argon2id with the app's parameters, on the blocking pool.
+async fn verify_password(Ext(hasher): Ext<PasswordHasher>) -> Result<&'static str, HttpError> {
+    let stored = STORED.get().ok_or_else(|| HttpError::unavailable("starting"))?;
+    let verified = hasher.verify(PASSWORD, stored).await.map_err(HttpError::internal)?;
+    Ok(if verified.is_match() { "match" } else { "mismatch" })
 }
 
 fn greeting(name: &str) -> String {
