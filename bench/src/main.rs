@@ -10,6 +10,8 @@
 //! phial-bench axum-forms 8006   # the same checks by hand with axum's Form and validator
 //! phial-bench phial-login 8007  # a page for logged-in users through phial-login
 //! phial-bench axum-login 8008   # the same page reading a signed cookie by hand
+//! phial-bench phial-jwt 8009    # a JWT-protected JSON route through phial-jwt
+//! phial-bench axum-jwt 8010     # the same with jsonwebtoken by hand
 //! ```
 //!
 //! Both bind `127.0.0.1:<port>` and serve `GET /text`, `/json`, `/user/{name}`, `/template`,
@@ -28,6 +30,7 @@
 mod axum_app;
 mod common;
 mod forms_app;
+mod jwt_app;
 mod login_app;
 mod phial_app;
 mod sql_app;
@@ -38,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(port)) = (args.next(), args.next()) else {
         bail!(
-            "usage: phial-bench <phial|axum|phial-sql|axum-sql|phial-forms|axum-forms|phial-login|axum-login> <port>"
+            "usage: phial-bench <phial|axum|phial-sql|axum-sql|phial-forms|axum-forms|phial-login|axum-login|phial-jwt|axum-jwt> <port>"
         );
     };
     let port: u16 = port.parse().with_context(|| format!("port `{port}` is not a number"))?;
@@ -57,8 +60,10 @@ fn main() -> anyhow::Result<()> {
             "axum-forms" => forms_app::serve_axum(listener).await,
             "phial-login" => login_app::serve_phial(listener).await,
             "axum-login" => login_app::serve_axum(listener).await,
+            "phial-jwt" => jwt_app::serve_phial(listener).await,
+            "axum-jwt" => jwt_app::serve_axum(listener).await,
             other => bail!(
-                "unknown mode `{other}`; use `phial`, `axum`, `phial-sql`, `axum-sql`, `phial-forms`, `axum-forms`, `phial-login` or `axum-login`"
+                "unknown mode `{other}`; use `phial`, `axum`, `phial-sql`, `axum-sql`, `phial-forms`, `axum-forms`, `phial-login`, `axum-login`, `phial-jwt` or `axum-jwt`"
             ),
         }
     })
