@@ -12,6 +12,7 @@
 //! phial-bench axum-login 8008   # the same page reading a signed cookie by hand
 //! phial-bench phial-jwt 8009    # a JWT-protected JSON route through phial-jwt
 //! phial-bench axum-jwt 8010     # the same with jsonwebtoken by hand
+//! phial-bench jwt-cost          # minting and verifying cost per token (no server)
 //! ```
 //!
 //! Both bind `127.0.0.1:<port>` and serve `GET /text`, `/json`, `/user/{name}`, `/template`,
@@ -31,6 +32,7 @@ mod axum_app;
 mod common;
 mod forms_app;
 mod jwt_app;
+mod jwt_cost;
 mod login_app;
 mod phial_app;
 mod sql_app;
@@ -39,6 +41,9 @@ use anyhow::{Context as _, bail};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("jwt-cost") {
+        return jwt_cost::run();
+    }
     let (Some(mode), Some(port)) = (args.next(), args.next()) else {
         bail!(
             "usage: phial-bench <phial|axum|phial-sql|axum-sql|phial-forms|axum-forms|phial-login|axum-login|phial-jwt|axum-jwt> <port>"
