@@ -27,9 +27,9 @@
 //! | `testing` | `phial-core` | `app.test_client()` | available |
 //! | `sql` (+ `sqlite`, `postgres`, `mysql`) | `phial-sql` | Flask-SQLAlchemy | available |
 //! | `migrate` | `phial-migrate` (+ binary `phial-migrate`) | Flask-Migrate / Alembic | available |
-//! | `login` | `phial-login` | Flask-Login | in progress |
-//! | `forms` | `phial-forms` | Flask-WTF | in progress |
-//! | `jwt` | `phial-jwt` | Flask-JWT-Extended | in progress |
+//! | `login` | `phial-login` | Flask-Login | available |
+//! | `forms` | `phial-forms` | Flask-WTF | available |
+//! | `jwt` | `phial-jwt` | Flask-JWT-Extended | available |
 //! | `mail` | `phial-mail` | Flask-Mail | coming |
 //! | `cache` | `phial-cache` | Flask-Caching | coming |
 //! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
