@@ -71,6 +71,21 @@ pub use phial_forms as forms;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use phial_jwt as jwt;
 
+/// Caching: Flask-Caching's role (feature `cache`).
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use phial_cache as cache;
+
+/// Rate limits: Flask-Limiter's role (feature `limiter`).
+#[cfg(feature = "limiter")]
+#[cfg_attr(docsrs, doc(cfg(feature = "limiter")))]
+pub use phial_limiter as limiter;
+
+/// Mail: Flask-Mail's role (feature `mail`).
+#[cfg(feature = "mail")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mail")))]
+pub use phial_mail as mail;
+
 /// Everything an app usually needs: `use phial::prelude::*;`.
 pub mod prelude {
     pub use phial_core::prelude::*;
