@@ -56,9 +56,11 @@ use cookie_jar::{CookieJar, StoredCookie, parse_set_cookie};
 pub use multipart::Multipart;
 
 mod cookie_jar;
+mod fault;
 mod multipart;
 mod services;
 
+pub use fault::FaultProxy;
 pub use services::{Service, service_url};
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;

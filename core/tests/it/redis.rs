@@ -2,7 +2,6 @@
 //! (`PHIAL_TEST_REDIS_URL`). Each test writes under its own key prefix, so tests run in
 //! parallel; outages are real, made by a TCP proxy in front of the server that the test cuts.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::extract::Path;
@@ -11,13 +10,9 @@ use http::StatusCode;
 use phial_core::prelude::*;
 use phial_core::redis::{Redis, RedisConfig, RedisExtension, cmd};
 use phial_core::session::{Record, RedisStore, SessionId, SessionStore};
-use phial_core::testing::{Service, TestClient, service_url};
+use phial_core::testing::{FaultProxy, Service, TestClient, service_url};
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::net::TcpListener;
 
 use crate::builder;
 
@@ -217,98 +212,12 @@ async fn unknown_store_names_the_extension_to_add() {
     assert!(err.to_string().contains("RedisExtension"), "{err}");
 }
 
-/// A TCP proxy to `upstream` that can be cut (connections closed, port refused) and restored
-/// on the same port, or frozen (connections stay open, nothing is forwarded: a server that
-/// stops answering).
-struct Proxy {
-    addr: SocketAddr,
-    upstream: SocketAddr,
-    frozen: watch::Sender<bool>,
-    tasks: Option<JoinSet<()>>,
-}
-
-impl Proxy {
-    async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let mut proxy = Self { addr, upstream, frozen: watch::channel(false).0, tasks: None };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let upstream = self.upstream;
-        let frozen = self.frozen.subscribe();
-        let mut tasks = JoinSet::new();
-        tasks.spawn(async move {
-            let mut connections = JoinSet::new();
-            while let Ok((inbound, _)) = listener.accept().await {
-                let frozen = frozen.clone();
-                connections.spawn(async move {
-                    let Ok(outbound) = TcpStream::connect(upstream).await else { return };
-                    let (client_read, client_write) = inbound.into_split();
-                    let (server_read, server_write) = outbound.into_split();
-                    tokio::join!(
-                        pump(client_read, server_write, frozen.clone()),
-                        pump(server_read, client_write, frozen)
-                    );
-                });
-            }
-        });
-        self.tasks = Some(tasks);
-    }
-
-    /// Closes the listener and every proxied connection.
-    async fn cut(&mut self) {
-        if let Some(mut tasks) = self.tasks.take() {
-            tasks.shutdown().await;
-        }
-    }
-
-    async fn restore(&mut self) {
-        let listener = TcpListener::bind(self.addr).await.unwrap();
-        self.serve(listener);
-    }
-
-    /// Holds every byte in both directions until [`thaw`](Self::thaw).
-    fn freeze(&self) {
-        self.frozen.send_replace(true);
-    }
-
-    fn thaw(&self) {
-        self.frozen.send_replace(false);
-    }
-}
-
-/// Copies `from` to `to`, holding data while the proxy is frozen.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch::Receiver<bool>) {
-    let mut buffer = vec![0; 16 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        if frozen.wait_for(|frozen| !*frozen).await.is_err() || to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// The `host:port` of a `redis://` URL.
-fn upstream(url: &str) -> SocketAddr {
-    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
-    let host_port = authority.rsplit('@').next().unwrap();
-    let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:6379") };
-    let host_port = host_port.replace("localhost", "127.0.0.1");
-    host_port.parse().unwrap()
-}
-
 #[tokio::test]
 async fn redis_going_away_is_503_and_sessions_work_again_once_it_is_back() {
     let Some(url) = service_url(Service::Redis) else { return };
     let prefix = unique_prefix();
-    let mut proxy = Proxy::start(upstream(&url)).await;
-    let via_proxy = format!("redis://{}", proxy.addr);
+    let mut proxy = FaultProxy::start_for(&url).await.unwrap();
+    let via_proxy = proxy.url().to_owned();
     let (_running, client, _redis) = start(session_app(&via_proxy, &prefix)).await;
     client.post("/visit/bob").await.assert_status(StatusCode::OK);
     assert_eq!(client.get("/").await.text(), "bob");
@@ -346,8 +255,8 @@ async fn redis_going_away_is_503_and_sessions_work_again_once_it_is_back() {
 async fn redis_that_stops_answering_is_503_within_the_timeout_then_recovers() {
     let Some(url) = service_url(Service::Redis) else { return };
     let prefix = unique_prefix();
-    let proxy = Proxy::start(upstream(&url)).await;
-    let via_proxy = format!("redis://{}", proxy.addr);
+    let proxy = FaultProxy::start_for(&url).await.unwrap();
+    let via_proxy = proxy.url().to_owned();
     let (_running, client, _redis) = start(session_app(&via_proxy, &prefix)).await;
     client.post("/visit/carol").await.assert_status(StatusCode::OK);
 
