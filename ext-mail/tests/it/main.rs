@@ -1,1 +1,7 @@
-//! Integration tests.
+//! Integration tests of phial-mail against a real SMTP server (aiosmtpd, `tests/smtp_server.py`).
+
+mod app;
+mod delivery;
+mod faults;
+mod server;
+mod tls;

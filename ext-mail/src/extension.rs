@@ -1,0 +1,113 @@
+//! [`MailExtension`]: `[mail]` and the [`Mail`] handle in a phial app.
+
+use phial_core::prelude::*;
+
+use crate::config::MailConfig;
+use crate::mail::Mail;
+
+/// The phial extension for mail: Flask-Mail's `Mail(app)`.
+///
+/// - At build it reads `[mail]` and the Flask-Mail `MAIL_*` environment variables (outside
+///   the `testing` profile, below `PHIAL_MAIL__*` and builder overrides), checks them, and
+///   registers the [`Mail`] handle. Sending is suppressed in the `testing` profile unless
+///   `suppress_send` says otherwise, as Flask-Mail follows `app.testing`.
+/// - Its health check (`/readyz`, `check`) sends SMTP `NOOP` (skipped while suppressed).
+/// - At shutdown it drains the background queue (bounded by `queue.drain_timeout`) and ends
+///   idle SMTP sessions.
+///
+/// # Examples
+///
+/// ```no_run
+/// use phial_core::axum::routing::post;
+/// use phial_core::prelude::*;
+/// use phial_mail::{Mail, MailExtension, Message};
+///
+/// async fn invite(mail: Mail) -> Result<&'static str, HttpError> {
+///     mail.send(Message::new("You are invited").to("ada@example.com").body("Come!")).await?;
+///     Ok("sent")
+/// }
+///
+/// # async fn run() -> std::process::ExitCode {
+/// App::builder()
+///     .extension(MailExtension::new())
+///     .endpoint("invite", "/invite", post(invite))
+///     .run()
+///     .await
+/// # }
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct MailExtension;
+
+impl MailExtension {
+    /// The extension.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    ///
+    /// let app = App::builder().profile(Profile::Testing).extension(phial_mail::MailExtension::new()).build()?;
+    /// assert_eq!(app.extension_order(), ["mail"]);
+    /// # Ok::<(), phial_core::Error>(())
+    /// ```
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl Extension for MailExtension {
+    const NAME: &'static str = "mail";
+    type Config = MailConfig;
+
+    fn build(&self, config: &MailConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
+        let mut config = config.clone();
+        if ctx.profile() != Profile::Testing {
+            apply_flask_env(&mut config, ctx.config(), std::env::vars())?;
+        }
+        if config.suppress_send.is_none() {
+            config.suppress_send = Some(ctx.profile() == Profile::Testing);
+        }
+        if ctx.profile() == Profile::Production && config.transport == crate::TransportKind::File {
+            tracing::warn!(folder = %config.folder.display(), "mail.transport is \"file\" in production: mail is written to a folder, not sent");
+        }
+        let mail = Mail::new(config).map_err(|err| Error::config("mail", err.to_string()))?;
+        tracing::info!(transport = ?mail.config().transport, suppressed = mail.is_suppressed(), "mail configured");
+        ctx.state(mail);
+        Ok(())
+    }
+
+    async fn shutdown(&self, state: &AppState) {
+        if let Some(mail) = state.get::<Mail>() {
+            mail.shutdown().await;
+        }
+    }
+
+    async fn health(&self, state: &AppState) -> Health {
+        let Some(mail) = state.get::<Mail>() else { return Health::unhealthy("no mail handle") };
+        if mail.is_suppressed() {
+            return Health::Healthy;
+        }
+        match mail.ping().await {
+            Ok(()) => Health::Healthy,
+            Err(err) => Health::unhealthy(err.to_string()),
+        }
+    }
+}
+
+/// Applies `MAIL_*` variables to fields not set by a `PHIAL_MAIL__*` variable or an override.
+fn apply_flask_env(
+    config: &mut MailConfig,
+    source: &phial_core::ConfigSource,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), Error> {
+    for (name, value) in vars {
+        let Some((_, field)) = MailConfig::FLASK_ENV.iter().find(|(var, _)| *var == name) else { continue };
+        let origin = source.source_of(&format!("mail.{field}"));
+        if origin.starts_with("environment variable `PHIAL_") || origin.starts_with("override") {
+            continue;
+        }
+        config.apply_flask_var(&name, &value).map_err(|err| Error::config(format!("mail.{field}"), err.to_string()))?;
+    }
+    Ok(())
+}
