@@ -138,8 +138,13 @@ impl RateLimitItem {
         Duration::from_secs(self.granularity.seconds().saturating_mul(self.multiples))
     }
 
+    /// The same limit with another amount (the in-memory fallback's share of a limit).
+    #[cfg(feature = "redis")]
+    pub(crate) const fn with_amount(self, amount: u64) -> Self {
+        Self { amount, ..self }
+    }
+
     /// `limits`' storage key: `LIMITER/<identifiers…>/<amount>/<multiples>/<unit>`.
-    #[cfg_attr(not(test), expect(dead_code, reason = "used by the limiter, landing next"))]
     pub(crate) fn key_for(&self, identifiers: &[&str]) -> String {
         use std::fmt::Write as _;
         let mut key = String::with_capacity(64);

@@ -396,11 +396,16 @@ fn sliding_window(entry: &mut Entry, item: &RateLimitItem, cost: u64, test: bool
     }
     let remaining = item.amount().saturating_sub(weighted_previous.saturating_add(*current));
     let current_reset_in = expiry - into_window;
+    // `limits`' estimate; a remainder of 0 means a whole period, not "now".
+    let remainder = |ttl: u128, period: u128| match ttl % period.max(1) {
+        0 => period.max(1),
+        r => r,
+    };
     let reset_in = match (*previous, *current) {
         (0, 0) => 0,
-        (p, 0) => previous_ttl % (expiry / u128::from(p)).max(1),
+        (p, 0) => remainder(previous_ttl, expiry / u128::from(p)),
         (0, _) => current_reset_in,
-        (p, _) => (previous_ttl % (expiry / u128::from(p)).max(1)).min(current_reset_in),
+        (p, _) => remainder(previous_ttl, expiry / u128::from(p)).min(current_reset_in),
     };
     let reset = now + Duration::from_nanos(u64::try_from(reset_in).unwrap_or(u64::MAX));
     Outcome { allowed, stats: WindowStats { reset, remaining } }
