@@ -1,0 +1,1 @@
+//! memoize: cached function results (filled in below).
