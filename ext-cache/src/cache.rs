@@ -663,12 +663,36 @@ impl Cache {
         if let Some(value) = self.get(key).await? {
             return Ok(value);
         }
-        let loading = load();
-        let work = async move {
-            let value = loading.await.map_err(|err| CacheError::Load(Arc::new(err.into())))?;
-            Ok(Computed { bytes: codec::encode(&value)?, store: true, share: true })
+        self.compute(key, ttl, load, |_| true).await
+    }
+
+    /// Runs `loading` once for concurrent callers of `key` and decodes its value; stores it
+    /// when `store(encoded)` says so.
+    pub(crate) async fn compute<T, F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Ttl,
+        load: F,
+        store: fn(&[u8]) -> bool,
+    ) -> Result<T, CacheError>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        // `load` is called only by the caller that starts the flight.
+        let make = move || {
+            let loading = load();
+            async move {
+                let value = loading.await.map_err(|err| CacheError::Load(Arc::new(err.into())))?;
+                let bytes = codec::encode(&value)?;
+                let store = store(&bytes);
+                Ok(Computed { bytes, store, share: true })
+            }
+            .boxed()
         };
-        match self.load(key, ttl, move || work.boxed()).await.0 {
+        match self.load(key, ttl, make).await.0 {
             Ok(bytes) | Err(FlightError::NotStored(Some(bytes))) => {
                 codec::decode(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
             }
@@ -702,14 +726,16 @@ impl Cache {
         ttl: Option<Duration>,
         work: BoxFuture<'static, Result<Computed, CacheError>>,
     ) -> FlightResult {
-        // Another flight may have stored the value between this caller's miss and now.
-        if let Ok(Some(bytes)) = self.inner.backend.get(key).await {
-            return Ok(bytes);
-        }
         let lease = match self.lease(key).await {
             Lease::Produced(bytes) => return Ok(bytes),
             lease => lease,
         };
+        // Another flight (here, or on another instance that held the lease until just now)
+        // may have stored the value since this caller's miss: checked after taking the lease.
+        if let Ok(Some(bytes)) = self.inner.backend.get(key).await {
+            self.release(key, lease).await;
+            return Ok(bytes);
+        }
         let result = match work.await {
             Ok(computed) if computed.store => {
                 if let Err(err) = self.inner.backend.set(key, computed.bytes.clone(), ttl).await
@@ -824,6 +850,22 @@ impl Cache {
         match self.inner.backend.local() {
             Some(local) => local.entry_count().await,
             None => 0,
+        }
+    }
+}
+
+/// Where a layer or wrapper made before the app started finds its cache.
+#[derive(Clone)]
+pub(crate) enum CacheSource {
+    Ready(Cache),
+    Slot(Arc<std::sync::OnceLock<Cache>>),
+}
+
+impl CacheSource {
+    pub(crate) fn get(&self) -> Option<&Cache> {
+        match self {
+            Self::Ready(cache) => Some(cache),
+            Self::Slot(slot) => slot.get(),
         }
     }
 }

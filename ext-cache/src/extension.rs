@@ -4,8 +4,9 @@ use std::sync::{Arc, OnceLock};
 
 use phial_core::prelude::*;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheSource};
 use crate::config::CacheConfig;
+use crate::memoize::Memoized;
 use crate::response::CacheLayer;
 
 /// Caching for a phial app: Flask-Caching's `Cache(app)`.
@@ -77,6 +78,24 @@ impl CacheExtension {
     /// ```
     pub fn cached(&self) -> CacheLayer {
         CacheLayer::from_slot(Arc::clone(&self.slot))
+    }
+
+    /// A memoized function (Flask-Caching's `@cache.memoize()`) on the cache this extension
+    /// registers; until the app starts it runs the function uncached. See [`Memoized`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cache = phial_cache::CacheExtension::new();
+    /// let user_name = cache.memoize("user_name", |id: u64| async move { Ok::<_, std::io::Error>(format!("user {id}")) });
+    /// # let _ = user_name;
+    /// ```
+    pub fn memoize<A, T, F, Fut, E>(&self, name: &str, function: F) -> Memoized<A, T, F>
+    where
+        F: Fn(A) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        Memoized::new(CacheSource::Slot(Arc::clone(&self.slot)), name, function)
     }
 
     /// The cache, once the extension has made it (at build for `memory`/`null`, at start

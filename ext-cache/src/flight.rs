@@ -45,26 +45,35 @@ impl Flights {
         key: &str,
         make: impl FnOnce() -> BoxFuture<'static, FlightResult>,
     ) -> (FlightResult, bool) {
+        if let Some(flight) = self.joinable(key) {
+            return (flight.await, false);
+        }
+        // `make` runs outside the lock (it is the caller's code); if another caller started
+        // a flight meanwhile, this one joins it and drops its own unstarted future.
+        let table = Arc::clone(&self.running);
+        let owned_key = key.to_owned();
+        let work = make();
+        let ours = async move {
+            let result = work.await;
+            table.lock().unwrap_or_else(PoisonError::into_inner).remove(&owned_key);
+            result
+        }
+        .boxed()
+        .shared();
         let (flight, started) = {
             let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(flight) = running.get(key) {
-                (flight.clone(), false)
+            if let Some(theirs) = running.get(key) {
+                (theirs.clone(), false)
             } else {
-                let table = Arc::clone(&self.running);
-                let owned_key = key.to_owned();
-                let work = make();
-                let flight = async move {
-                    let result = work.await;
-                    table.lock().unwrap_or_else(PoisonError::into_inner).remove(&owned_key);
-                    result
-                }
-                .boxed()
-                .shared();
-                running.insert(key.to_owned(), flight.clone());
-                (flight, true)
+                running.insert(key.to_owned(), ours.clone());
+                (ours, true)
             }
         };
         (flight.await, started)
+    }
+
+    fn joinable(&self, key: &str) -> Option<Flight> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
     }
 
     /// Flights in progress (for tests).

@@ -10,6 +10,7 @@ mod extension;
 #[cfg(feature = "redis")]
 mod faults;
 mod flight;
+mod memoize;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -19,4 +20,5 @@ pub use cache::{Cache, Ttl};
 pub use config::{BackendKind, CacheConfig};
 pub use error::CacheError;
 pub use extension::CacheExtension;
+pub use memoize::Memoized;
 pub use response::{CacheLayer, CachedService};

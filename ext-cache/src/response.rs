@@ -49,7 +49,7 @@ use phial_core::Session;
 use sha2::{Digest, Sha256};
 use tower::{Layer, Service, ServiceExt};
 
-use crate::cache::{Cache, Computed, Ttl};
+use crate::cache::{Cache, CacheSource, Computed, Ttl};
 use crate::codec::RESPONSE_V1;
 use crate::flight::FlightError;
 
@@ -103,21 +103,6 @@ const NOT_STORED: [HeaderName; 8] = [
 pub struct CacheLayer {
     source: CacheSource,
     options: Arc<Options>,
-}
-
-#[derive(Clone)]
-enum CacheSource {
-    Ready(Cache),
-    Slot(Arc<OnceLock<Cache>>),
-}
-
-impl CacheSource {
-    fn get(&self) -> Option<&Cache> {
-        match self {
-            Self::Ready(cache) => Some(cache),
-            Self::Slot(slot) => slot.get(),
-        }
-    }
 }
 
 #[derive(Clone)]
