@@ -125,6 +125,8 @@ impl MailError {
             Self::Rejected { .. } => StatusCode::BAD_GATEWAY,
             Self::Connection(_) | Self::QueueClosed => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            #[cfg(feature = "sql")]
+            Self::Sql(err) => err.status(),
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

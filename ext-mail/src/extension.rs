@@ -37,7 +37,10 @@ use crate::mail::Mail;
 /// ```
 #[derive(Debug, Default)]
 #[must_use]
-pub struct MailExtension;
+pub struct MailExtension {
+    #[cfg(feature = "sql")]
+    outbox: bool,
+}
 
 impl MailExtension {
     /// The extension.
@@ -52,13 +55,48 @@ impl MailExtension {
     /// # Ok::<(), phial_core::Error>(())
     /// ```
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// Adds the transactional outbox (feature `sql`): at start, on the database of
+    /// `mail.outbox.bind` (phial-sql's `Databases`, so the extension requires `sql`), it
+    /// creates the table `mail.outbox.table` when missing, registers the
+    /// [`Outbox`](crate::Outbox) handle, and runs its worker as a background task that stops
+    /// at shutdown (rows left pending are sent after the next start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    ///
+    /// let app = App::builder()
+    ///     .profile(Profile::Testing)
+    ///     .set("sql.url", "sqlite://")
+    ///     .extension(phial_sql::SqlExtension::new())
+    ///     .extension(phial_mail::MailExtension::new().outbox())
+    ///     .build()?;
+    /// assert_eq!(app.extension_order(), ["sql", "mail"]);
+    /// # Ok::<(), phial_core::Error>(())
+    /// ```
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    pub fn outbox(mut self) -> Self {
+        self.outbox = true;
+        self
     }
 }
 
 impl Extension for MailExtension {
     const NAME: &'static str = "mail";
     type Config = MailConfig;
+
+    fn deps(&self) -> Deps {
+        #[cfg(feature = "sql")]
+        if self.outbox {
+            return Deps::none().requires("sql");
+        }
+        Deps::none()
+    }
 
     fn build(&self, config: &MailConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         let mut config = config.clone();
@@ -74,6 +112,33 @@ impl Extension for MailExtension {
         let mail = Mail::new(config).map_err(|err| Error::config("mail", err.to_string()))?;
         tracing::info!(transport = ?mail.config().transport, suppressed = mail.is_suppressed(), "mail configured");
         ctx.state(mail);
+        #[cfg(feature = "sql")]
+        if self.outbox {
+            ctx.promise::<crate::Outbox>();
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "sql")]
+    async fn start(&self, config: &MailConfig, ctx: &mut StartCtx) -> Result<(), Error> {
+        if !self.outbox {
+            return Ok(());
+        }
+        let databases = ctx.require::<phial_sql::Databases>()?;
+        let db = if config.outbox.bind.is_empty() {
+            databases.default_db().clone()
+        } else {
+            databases
+                .bind(&config.outbox.bind)
+                .map_err(|err| Error::config("mail.outbox.bind", err.to_string()))?
+                .clone()
+        };
+        let mail = ctx.require::<Mail>()?.clone();
+        let outbox = crate::Outbox::new(mail, db);
+        outbox.create_table().await.map_err(Error::other)?;
+        ctx.provide(outbox.clone());
+        ctx.spawn("mail.outbox", move |stop| async move { outbox.run(stop).await });
+        tracing::info!(table = %config.outbox.table, "mail outbox worker started");
         Ok(())
     }
 

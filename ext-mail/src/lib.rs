@@ -80,6 +80,9 @@ mod error;
 mod extension;
 mod mail;
 mod message;
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+mod outbox;
 mod queue;
 mod smtp;
 mod transport;
@@ -89,4 +92,6 @@ pub use error::MailError;
 pub use extension::MailExtension;
 pub use mail::{Mail, Recording};
 pub use message::{Attachment, Email, Message};
+#[cfg(feature = "sql")]
+pub use outbox::{Outbox, OutboxCounts};
 pub use queue::QueueCounts;

@@ -619,6 +619,12 @@ impl Email {
         found
     }
 
+    /// An email from its stored parts (the outbox keeps these).
+    #[cfg(feature = "sql")]
+    pub(crate) fn from_parts(from: String, to: Vec<String>, subject: String, message_id: String, raw: Vec<u8>) -> Self {
+        Self { from, to, subject, message_id, raw }
+    }
+
     /// The lettre envelope.
     pub(crate) fn envelope(&self) -> Result<Envelope, MailError> {
         let parse = |field: &'static str, value: &str| {

@@ -154,7 +154,7 @@ impl Worker {
                 self.counters.sent.fetch_add(1, Ordering::Relaxed);
             }
             Err(err) if err.is_transient() && job.attempt < self.config.max_attempts => {
-                let delay = self.backoff(job.attempt);
+                let delay = backoff(&self.config, job.attempt);
                 tracing::warn!(
                     message_id = %job.email.message_id(), attempt = job.attempt, retry_in_ms = delay.as_millis(),
                     error = %err, "mail delivery failed; retrying"
@@ -171,12 +171,12 @@ impl Worker {
             }
         }
     }
+}
 
-    /// `backoff * 2^(attempt-1)`, at most `max_backoff`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2f64.powi(i32::try_from(attempt.saturating_sub(1)).unwrap_or(30).min(30));
-        seconds((self.config.backoff * factor).min(self.config.max_backoff))
-    }
+/// The wait before attempt `attempt + 1`: `backoff * 2^(attempt-1)`, at most `max_backoff`.
+pub(crate) fn backoff(config: &QueueConfig, attempt: u32) -> Duration {
+    let factor = 2f64.powi(i32::try_from(attempt.saturating_sub(1)).unwrap_or(30).min(30));
+    seconds((config.backoff * factor).min(config.max_backoff))
 }
 
 async fn stopped(stop: &mut watch::Receiver<bool>) {

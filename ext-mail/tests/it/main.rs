@@ -3,5 +3,7 @@
 mod app;
 mod delivery;
 mod faults;
+#[cfg(feature = "sql")]
+mod outbox;
 mod server;
 mod tls;
