@@ -70,6 +70,9 @@ pub enum MailError {
     /// TLS could not be set up (certificate, protocol).
     #[error("TLS with the SMTP server failed: {0}")]
     Tls(String),
+    /// A body template failed to render (feature `templates`).
+    #[error("mail template: {0}")]
+    Template(String),
     /// Writing a message file (transport `file`) failed.
     #[error("writing the message failed: {0}")]
     Io(#[from] std::io::Error),

@@ -43,7 +43,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `templates` | `Message::render_body` / `render_html`: bodies from the app's minijinja templates |
+//! | `templates` | [`Message::render_body`] / [`Message::render_html`]: bodies from the app's minijinja templates, with the request's context |
 //! | `sql` | the transactional outbox: messages stored in the request's SQL transaction (phial-sql), sent by a worker |
 //!
 //! # Coming from Flask-Mail
@@ -61,6 +61,7 @@
 //! | — | `connect_timeout`, `timeout`, `pool_size`, `transport`, `root_ca`, `[mail.queue]`, `[mail.outbox]` |
 //! | `Message(subject, recipients, body, html, sender, cc, bcc, reply_to, date, charset, extra_headers)` | [`Message::new`] and its builder methods |
 //! | `msg.attach(filename, content_type, data, disposition="inline", headers={"Content-ID": ...})` | [`Attachment::new`] (type guessed from the name), [`Attachment::inline`] |
+//! | `msg.body = render_template("welcome.txt", **ctx)` | `.render_body(&template, "welcome.txt", ctx)?` (feature `templates`) |
 //! | `mail.send(msg)` | [`Mail::send`] (async, bounded by timeouts) |
 //! | `with mail.connect() as conn: conn.send(msg)` | [`Mail::send_many`] |
 //! | `mail.send_message(...)` | `mail.send(Message::new(...)...)` |
@@ -84,6 +85,9 @@ mod message;
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 mod outbox;
 mod queue;
+#[cfg(feature = "templates")]
+#[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+mod render;
 mod smtp;
 mod transport;
 
@@ -95,3 +99,5 @@ pub use message::{Attachment, Email, Message};
 #[cfg(feature = "sql")]
 pub use outbox::{Outbox, OutboxCounts};
 pub use queue::QueueCounts;
+#[cfg(feature = "templates")]
+pub use render::Renderer;

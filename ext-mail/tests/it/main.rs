@@ -6,4 +6,6 @@ mod faults;
 #[cfg(feature = "sql")]
 mod outbox;
 mod server;
+#[cfg(feature = "templates")]
+mod templates;
 mod tls;
