@@ -1,4 +1,126 @@
 //! phial-cache: caching for phial apps, in the role of Flask-Caching.
+//!
+//! - A [`Cache`] handle with Flask-Caching's API (`get`, `set`, `add`, `delete`, `get_many`,
+//!   `set_many`, `delete_many`, `has`, `clear`, `inc`, `dec`) for any serde type, on a
+//!   backend chosen by config: `memory` (moka, bounded by entries or bytes, TTL and TTI),
+//!   `redis` (the app's shared connection from phial-core, under a key prefix), `null`, or
+//!   `two-level` (a short-lived local copy in front of Redis, for several instances).
+//! - [`get_or_insert_with`](Cache::get_or_insert_with) with **stampede protection**:
+//!   concurrent misses on a key run the loader once per process and, with Redis, once across
+//!   instances (a short `SET NX PX` lease); a failing loader is not cached and every waiter
+//!   gets its error.
+//! - [`Memoized`] functions (`@cache.memoize`) with `delete_memoized` for all or one set of
+//!   arguments.
+//! - [`CacheLayer`] for cached responses (`@cache.cached`) with **safe keys**: the query
+//!   string is part of the key (sorted), requests with credentials are not shared, only 200s
+//!   without cookies or `private` are stored, `ETag`/`If-None-Match` gives 304, and
+//!   `X-Cache: HIT|MISS|BYPASS` says what happened.
+//! - **Faults**: a Redis outage or a slow Redis makes the cache miss (the app computes and
+//!   serves), logs a warning at most once per interval, and the health check reports the
+//!   cache degraded; `fail_loudly = true` turns that into errors for development.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::routing::get;
+//! use phial_cache::{Cache, CacheExtension};
+//! use phial_core::prelude::*;
+//!
+//! /// `cache.get`/`cache.set` by hand, with the extractor.
+//! async fn total(cache: Cache) -> Result<String, phial_cache::CacheError> {
+//!     let total: u64 = cache
+//!         .get_or_insert_with("stats:total", || async {
+//!             // an expensive query
+//!             Ok::<_, std::io::Error>(42)
+//!         })
+//!         .await?;
+//!     Ok(total.to_string())
+//! }
+//!
+//! let cache = CacheExtension::new();
+//! let app = App::builder()
+//!     .profile(Profile::Testing)
+//!     .config_toml("[cache]\nbackend = \"memory\"\ndefault_timeout = 300\n")
+//!     // `@cache.cached(timeout=60)` on one route:
+//!     .route("/news", get(|| async { "news" }).route_layer(cache.cached().timeout(Duration::from_secs(60))))
+//!     .route("/total", get(total))
+//!     .extension(cache)
+//!     .build()?;
+//! # Ok::<(), phial_core::Error>(())
+//! ```
+//!
+//! With Redis, add phial-core's `RedisExtension` before the cache and choose the backend:
+//!
+//! ```toml
+//! [redis]
+//! url = "redis://127.0.0.1:6379"
+//! key_prefix = "shop:"
+//!
+//! [cache]
+//! backend = "two-level"     # or "redis"
+//! local_timeout = 5
+//! ```
+//!
+//! In a bare axum app, build a [`Cache`] yourself ([`Cache::new`], [`Cache::with_redis`]),
+//! put it in the router state (it extracts through `FromRef`) and use [`Cache::cached`] for
+//! the layer.
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `redis` | the `redis` and `two-level` backends on phial-core's shared Redis connection (turns on `phial-core/redis`) |
+//!
+//! Without features, the crate has the `memory` and `null` backends, memoize and the
+//! response layer, and compiles no Redis client.
+//!
+//! # Stored values
+//!
+//! An `i64` is stored as its decimal digits (so `INCRBY` works on it and `redis-cli` shows
+//! it), anything else as one version byte and JSON; responses as a version byte, the
+//! status, the headers and the raw body. A value that cannot be read as the type asked for
+//! (an entry from an older deploy) is a miss and a warning, never an error, unless
+//! `fail_loudly`.
+//!
+//! # Coming from Flask-Caching
+//!
+//! | Flask-Caching | phial-cache |
+//! |---|---|
+//! | `Cache(app)`, `cache.init_app(app)` | `App::builder().extension(CacheExtension::new())` |
+//! | `CACHE_TYPE = "SimpleCache"` / `"RedisCache"` / `"NullCache"` | `[cache] backend = "memory"` / `"redis"` / `"null"`; new: `"two-level"` |
+//! | `CACHE_DEFAULT_TIMEOUT = 300` | `default_timeout = 300` (seconds; `0` = never expires) |
+//! | `CACHE_KEY_PREFIX` | `key_prefix` (default `cache:`, after `[redis] key_prefix`) |
+//! | `CACHE_THRESHOLD = 500` | `max_entries = 500`, or `max_size` in bytes |
+//! | `CACHE_REDIS_URL`, `CACHE_REDIS_HOST`, ... | `[redis] url`, shared with sessions, limiter, JWT blocklist |
+//! | `CACHE_IGNORE_ERRORS`, Redis errors raised | Redis faults are misses by default; `fail_loudly = true` raises them |
+//! | `cache.get(k)`, `cache.set(k, v, timeout=60)` | `cache.get::<T>(k)`, `cache.set_ttl(k, &v, Ttl::secs(60))` (`set` uses the default) |
+//! | `cache.add`, `delete`, `get_many`, `set_many`, `delete_many`, `has`, `clear`, `inc`, `dec` | the same names; `clear` removes only this cache's prefix (`SCAN` + `UNLINK`) |
+//! | — | `cache.get_or_insert_with(k, loader)`: single flight, in process and across instances |
+//! | `@cache.cached(timeout=60)` | `.route_layer(cache.cached().timeout(Duration::from_secs(60)))` |
+//! | `@cached(query_string=True)` | the default: sorted query string in the key; `.query_string(false)` for Flask's default |
+//! | `@cached(unless=f)`, `response_filter=f`, `key_prefix=...` | `.unless(f)`, `.store_status(f)`, `.key_prefix(...)` |
+//! | `@cached(make_cache_key=...)` keyed by user | `.key_by_user(f)`, `.vary_header(name)` |
+//! | `response_hit_indication=True` | always on: `X-Cache: HIT` / `MISS` / `BYPASS` |
+//! | `@cache.memoize(timeout=60)` | `cache.memoize("name", f).timeout(Ttl::secs(60))`, called with `.call(args)` |
+//! | `@memoize(unless=..., cache_none=True)` | `.unless(f)`, `.cache_none(true)` |
+//! | `cache.delete_memoized(f)` / `delete_memoized(f, *args)` | `f.delete_memoized()` / `f.delete_memoized_args(&args)` |
+//! | `{% cache 60, "key" %}` template fragments | not yet |
+//!
+//! Differences worth knowing:
+//!
+//! - **Query strings count.** Flask-Caching's `@cached` ignores the query string unless
+//!   `query_string=True`, so `/search?q=a` and `/search?q=b` share an entry. Here they do
+//!   not; parameters are sorted by name (repeated names keep their order), and the layer's
+//!   `key_prefix` stays in the key.
+//! - **Private requests are not shared.** A request with an `Authorization` header or a
+//!   session/remember/JWT cookie bypasses a shared cache unless the layer is keyed by user;
+//!   responses with `Set-Cookie`, `Cache-Control: private/no-store/no-cache`, a changed
+//!   session, or a status other than 200 are not stored. See [`CacheLayer`].
+//! - **Memoized functions have explicit names and serde arguments**, so keys are the same on
+//!   every instance and for methods (Flask-Caching keys methods by `repr(self)`).
+//! - **Stampedes**: Flask-Caching computes once per concurrent request; here once.
+
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;

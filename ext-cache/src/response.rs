@@ -1,34 +1,4 @@
 //! [`CacheLayer`]: cached responses, Flask-Caching's `@cache.cached()`, with safe keys.
-//!
-//! # What is stored, and for whom
-//!
-//! A request is looked up and its response stored only when all of these hold:
-//!
-//! 1. It is a `GET`, and the [`unless`](CacheLayer::unless) predicate (if any) says no.
-//! 2. It carries **no credentials**: no `Authorization` header and none of the
-//!    [private cookies](CacheLayer::private_cookies) (by default the session cookie
-//!    `session`, Flask-Login's `remember_token`, Flask-JWT-Extended's `access_token_cookie`
-//!    and `refresh_token_cookie`). A request with credentials gets a per-user answer that
-//!    must not be shared, so it bypasses the cache, **unless** the layer is
-//!    [keyed by user](CacheLayer::key_by_user) and the user function names a user: then the
-//!    entry is that user's own.
-//! 3. The response has a storable status (200 only, by default; see
-//!    [`store_status`](CacheLayer::store_status)), no `Set-Cookie`, no `Cache-Control`
-//!    `private`, `no-store` or `no-cache`, no `Vary: *`, did not change the session, and a
-//!    body of known size up to [`max_body`](CacheLayer::max_body).
-//!
-//! The key is the method, the path, the **query string with parameters sorted by name**
-//! (`?x=1&y=2` and `?y=2&x=1` share an entry; `?q=a` and `?q=b` do not, unlike
-//! Flask-Caching's default), the values of the [headers chosen](CacheLayer::vary_header),
-//! and the user when keyed by user.
-//!
-//! Responses carry `X-Cache: HIT` or `MISS` (`BYPASS` when the rules above skipped the
-//! cache) and an `ETag` (the handler's, or a hash of the body); a request whose
-//! `If-None-Match` matches gets `304 Not Modified` without a body.
-//!
-//! Concurrent misses on one key run the handler once (and once across instances with
-//! Redis); a response that turns out not to be storable goes to its own request only, and
-//! the requests that waited for it run the handler themselves.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -75,8 +45,38 @@ const NOT_STORED: [HeaderName; 8] = [
     X_CACHE,
 ];
 
-/// Caches responses of the routes it wraps (Flask-Caching's `@cache.cached()`), with the
-/// safe keys and storage rules of the [module docs](self).
+/// Caches responses of the routes it wraps (Flask-Caching's `@cache.cached()`), with safe
+/// keys.
+///
+/// # What is stored, and for whom
+///
+/// A request is looked up and its response stored only when all of these hold:
+///
+/// 1. It is a `GET`, and the [`unless`](CacheLayer::unless) predicate (if any) says no.
+/// 2. It carries **no credentials**: no `Authorization` header and none of the
+///    [private cookies](CacheLayer::private_cookies) (by default the session cookie
+///    `session`, Flask-Login's `remember_token`, Flask-JWT-Extended's `access_token_cookie`
+///    and `refresh_token_cookie`). A request with credentials gets a per-user answer that
+///    must not be shared, so it bypasses the cache, **unless** the layer is
+///    [keyed by user](CacheLayer::key_by_user) and the user function names a user: then the
+///    entry is that user's own.
+/// 3. The response has a storable status (200 only, by default; see
+///    [`store_status`](CacheLayer::store_status)), no `Set-Cookie`, no `Cache-Control`
+///    `private`, `no-store` or `no-cache`, no `Vary: *`, did not change the session, and a
+///    body of known size up to [`max_body`](CacheLayer::max_body).
+///
+/// The key is the method, the path, the **query string with parameters sorted by name**
+/// (`?x=1&y=2` and `?y=2&x=1` share an entry; `?q=a` and `?q=b` do not, unlike
+/// Flask-Caching's default), the values of the [headers chosen](CacheLayer::vary_header),
+/// and the user when keyed by user.
+///
+/// Responses carry `X-Cache: HIT` or `MISS` (`BYPASS` when the rules above skipped the
+/// cache) and an `ETag` (the handler's, or a hash of the body); a request whose
+/// `If-None-Match` matches gets `304 Not Modified` without a body.
+///
+/// Concurrent misses on one key run the handler once (and once across instances with
+/// Redis); a response that turns out not to be storable goes to its own request only, and
+/// the requests that waited for it run the handler themselves.
 ///
 /// Make it with [`Cache::cached`] (bare axum) or
 /// [`CacheExtension::cached`](crate::CacheExtension::cached) (phial app), put it on a route
@@ -319,6 +319,18 @@ impl<S> Layer<S> for CacheLayer {
 }
 
 /// The service [`CacheLayer`] wraps a route in.
+///
+/// # Examples
+///
+/// ```
+/// use tower::Layer;
+///
+/// let layer = phial_cache::Cache::memory().cached();
+/// let service = layer.layer(tower::service_fn(|_request: axum::extract::Request| async {
+///     Ok::<_, std::convert::Infallible>(axum::response::Response::new(axum::body::Body::from("hi")))
+/// }));
+/// # let _ = service;
+/// ```
 #[derive(Clone)]
 pub struct CachedService<S> {
     inner: S,
