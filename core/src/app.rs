@@ -25,6 +25,7 @@ use crate::extension::{DynExtension, Erased, Extension, ExtensionGroup, shutdown
 use crate::health::HealthReport;
 use crate::middleware::{ErrorContext, ErrorHandlerFn, LayerInfo, Stage, StagedLayer};
 use crate::routing::{Blueprint, RouteDef, RouteInfo, UrlMap};
+use crate::service::AppService;
 use crate::state::{AppState, Registry};
 
 /// Everything the builder and the extensions' `build` hooks collect.
@@ -431,7 +432,7 @@ impl App {
 /// run commands against it.
 pub struct RunningApp {
     pub(crate) state: AppState,
-    pub(crate) router: Router,
+    pub(crate) service: AppService,
     pub(crate) extensions: Arc<Vec<Box<dyn DynExtension>>>,
     pub(crate) route_infos: Vec<RouteInfo>,
     pub(crate) layer_infos: Vec<LayerInfo>,
@@ -444,9 +445,17 @@ impl RunningApp {
         &self.state
     }
 
-    /// The assembled router, state applied: serve it or call it in process.
+    /// The app as one tower service: what [`serve`](Self::serve) serves. Call it in process
+    /// (`tower::ServiceExt::oneshot`) or serve it with your own server.
+    pub fn service(&self) -> AppService {
+        self.service.clone()
+    }
+
+    /// The app as an axum [`Router`], state applied, to nest or merge into a larger axum app
+    /// (`Router::new().nest_service("/blog", blog.router())`). Serving
+    /// [`service`](Self::service) directly saves one boxed call per request.
     pub fn router(&self) -> Router {
-        self.router.clone()
+        Router::new().fallback_service(self.service.clone())
     }
 
     /// Every route, sorted by path.

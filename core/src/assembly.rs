@@ -25,6 +25,7 @@ use crate::health::{HealthReport, timed};
 use crate::middleware::{LayerInfo, Stage, StagedLayer, apply_staged};
 use crate::outer::OuterLayer;
 use crate::routing::{RouteDef, RouteInfo, UrlMap, methods_of};
+use crate::service::AppService;
 use crate::session::{CookieSigner, MemoryStore, SessionLayer, SessionStore};
 use crate::state::{AppState, StateInner};
 
@@ -246,8 +247,8 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
         owner: l.owner.clone(),
     }));
     layer_infos.sort_by_key(|l| l.stage);
-    let router = final_router(router, layers, &state, &app_config, store, error_handlers, &extensions)?;
-    Ok(RunningApp { state, router, extensions, route_infos, layer_infos, tasks })
+    let service = final_service(router, layers, &state, &app_config, store, error_handlers, &extensions)?;
+    Ok(RunningApp { state, service, extensions, route_infos, layer_infos, tasks })
 }
 
 fn select_store(app: &AppConfig, ctx: &mut StartCtx) -> Result<Option<Arc<dyn SessionStore>>, Error> {
@@ -273,17 +274,17 @@ fn freeze(ctx: StartCtx, app: &AppConfig, source: &ConfigSource, urls: UrlMap) -
     AppState(Arc::new(StateInner { registry: ctx.registry, app: app.clone(), source: source.clone(), urls }))
 }
 
-/// Adds the core routes, then the layers: extension stages inside, the core's outer stack
-/// outside everything.
-fn final_router(
+/// Adds the core routes, then the layers: extension stages inside, the core's session and outer
+/// layers outside everything.
+fn final_service(
     mut router: Router<AppState>,
-    mut layers: Vec<StagedLayer>,
+    layers: Vec<StagedLayer>,
     state: &AppState,
     app: &AppConfig,
     store: Option<Arc<dyn SessionStore>>,
     error_handlers: HashMap<u16, crate::middleware::ErrorHandlerFn>,
     extensions: &Arc<Vec<Box<dyn DynExtension>>>,
-) -> Result<Router, Error> {
+) -> Result<AppService, Error> {
     if !app.liveness_path.is_empty() {
         router = add_route(router, &app.liveness_path, get(|| async { "ok" }), "core")?;
     }
@@ -312,18 +313,18 @@ fn final_router(
     }
     router = router.fallback(not_found_fallback);
 
-    // The session layer leads its stage: extensions' session-stage layers see a session.
+    let router = apply_staged(router, layers);
+
+    // The core's session and outer layers wrap the whole router as plain types, not through
+    // `Router::layer` (see `crate::service`): outer first, then the session, then routing and
+    // the extensions' layers. The session loads lazily, so extensions' `Security`-stage layers
+    // inside it pay nothing for it unless they use it.
     let secure = app.session.resolve_secure(state.profile() == crate::Profile::Production);
     let signer = CookieSigner::new(&app.secret_key, &app.secret_key_fallbacks)?;
     let session = SessionLayer::new(signer, app.session.clone(), secure, store);
-    let apply: crate::middleware::LayerFn = Box::new(move |r| r.layer(session));
-    layers.insert(0, StagedLayer { stage: Stage::Session, name: "session".into(), owner: "core".into(), apply });
-    let mut router = apply_staged(router, layers);
-
-    // The core's outer stack, one layer outside every extension stage (see `crate::outer`).
     let timeout = (app.request_timeout > 0.0).then(|| Duration::from_secs_f64(app.request_timeout));
-    router = router.layer(OuterLayer::new(error_handlers, state.clone(), timeout, app.body_limit));
-    Ok(router.with_state(state.clone()))
+    let outer = OuterLayer::new(error_handlers, state.clone(), timeout, app.body_limit);
+    Ok(AppService::new(router.with_state(state.clone()), &session, &outer))
 }
 
 /// Every extension's health, concurrently, each bounded.

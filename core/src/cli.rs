@@ -362,7 +362,7 @@ impl RunningApp {
         let drain = std::time::Duration::from_secs_f64(self.state.app_config().shutdown_timeout.max(0.0));
         let stopping = Arc::new(tokio::sync::Notify::new());
         let notify = Arc::clone(&stopping);
-        let service = self.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let service = crate::service::MakeAppService(self.service.clone());
         let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             signal.await;
             tracing::info!("shutdown requested; finishing in-flight requests");

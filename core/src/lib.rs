@@ -82,6 +82,7 @@ pub mod outer;
 pub mod redis;
 pub mod routing;
 pub mod secret;
+pub mod service;
 pub mod session;
 pub mod state;
 pub mod tasks;
@@ -103,6 +104,7 @@ pub use middleware::{ErrorContext, Stage};
 pub use outer::RequestId;
 pub use routing::{Blueprint, UrlError, Urls};
 pub use secret::Secret;
+pub use service::AppService;
 pub use session::Session;
 pub use state::{AppState, Ext};
 #[cfg(feature = "templates")]
