@@ -13,6 +13,11 @@
 //!
 //! Within a stage, layers of extensions earlier in the extension order are further out; the
 //! core's own layers come first of all.
+//!
+//! The core's outer and session layers wrap the whole router ([`crate::service`]); extension
+//! layers are applied with `Router::layer`, so they run after routing and see the matched
+//! route (`axum::extract::MatchedPath`). Since the session loads lazily, a `Security`-stage
+//! layer can use it too, though one that does not pays nothing for it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
