@@ -40,6 +40,7 @@ use futures_util::future::{BoxFuture, CatchUnwind};
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_LENGTH, HeaderName, HeaderValue};
 use pin_project_lite::pin_project;
+use tower::util::Either;
 use tower::{Layer, Service};
 use tracing::Span;
 
@@ -133,12 +134,22 @@ impl OuterLayer {
     }
 }
 
+/// axum's own body limit for extractors when nothing sets one.
+const AXUM_DEFAULT_BODY_LIMIT: u64 = 2 * 1024 * 1024;
+
 impl<S> Layer<S> for OuterLayer {
-    type Service = Outer<<DefaultBodyLimit as Layer<S>>::Service>;
+    type Service = Outer<Either<<DefaultBodyLimit as Layer<S>>::Service, S>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let limit = usize::try_from(self.shared.body_limit).unwrap_or(usize::MAX);
-        Outer { inner: DefaultBodyLimit::max(limit).layer(inner), shared: Arc::clone(&self.shared) }
+        // `DefaultBodyLimit` costs a request-extension insert per request; at axum's own
+        // default (phial's default too) the extractors already stop there without it.
+        let inner = if self.shared.body_limit == AXUM_DEFAULT_BODY_LIMIT {
+            Either::Right(inner)
+        } else {
+            let limit = usize::try_from(self.shared.body_limit).unwrap_or(usize::MAX);
+            Either::Left(DefaultBodyLimit::max(limit).layer(inner))
+        };
+        Outer { inner, shared: Arc::clone(&self.shared) }
     }
 }
 

@@ -170,3 +170,36 @@ async fn slow_handler_times_out_with_503() {
     let response = client.get("/slow").accept_json().await;
     response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// A body sent in chunks, without `Content-Length`: only the extractor's limit can stop it.
+fn chunked(size: usize) -> axum::body::Body {
+    let chunks = vec![b'x'; size]
+        .chunks(16 * 1024)
+        .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
+        .collect::<Vec<_>>();
+    axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_limit_is_413_at_the_default_limit_and_a_set_one() {
+    use tower::ServiceExt as _;
+    for (limit, allowed) in [(None, 2 * 1024 * 1024), (Some(100_000), 100_000)] {
+        let mut app = builder().endpoint(
+            "upload",
+            "/upload",
+            post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }),
+        );
+        if let Some(limit) = limit {
+            app = app.set("app.body_limit", limit);
+        }
+        let service = app.build().unwrap().start().await.unwrap().service();
+        let send = |size| {
+            let request = http::Request::post("/upload").body(chunked(size)).unwrap();
+            service.clone().oneshot(request)
+        };
+        let ok = send(allowed).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK, "limit {limit:?}: a body of exactly the limit passes");
+        let over = send(allowed + 1).await.unwrap();
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE, "limit {limit:?}: one byte more is refused");
+    }
+}
