@@ -1,0 +1,3 @@
+//! microblog: the Flask Mega-Tutorial's application on phial (port in progress).
+
+fn main() {}
