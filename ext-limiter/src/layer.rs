@@ -83,11 +83,10 @@ where
         }
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let route = match parts.extensions.get::<MatchedPath>() {
-                Some(matched) => matched.as_str().to_owned(),
-                None => parts.uri.path().to_owned(),
-            };
-            let mut checked = match limiter.check(&parts, &route).await {
+            // A clone of `MatchedPath` is a reference count, not a copy of the path.
+            let matched = parts.extensions.get::<MatchedPath>().cloned();
+            let route = matched.as_ref().map_or(parts.uri.path(), MatchedPath::as_str);
+            let mut checked = match limiter.check(&parts, route).await {
                 Ok(checked) => checked,
                 Err(err) => {
                     tracing::error!(error = %err, "rate limit check failed; refusing the request");

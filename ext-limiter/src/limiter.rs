@@ -284,13 +284,17 @@ impl Limiter {
             if limit.limit.exempt_when.as_ref().is_some_and(|exempt| exempt(parts)) {
                 continue;
             }
+            let own_key;
             let key = match &limit.limit.key {
-                Some(key) => key.key(parts, inner.trusted_proxies),
-                None => default_key.get_or_insert_with(|| inner.key.key(parts, inner.trusted_proxies)).clone(),
+                Some(key) => {
+                    own_key = key.key(parts, inner.trusted_proxies);
+                    own_key.as_deref()
+                }
+                None => default_key.get_or_insert_with(|| inner.key.key(parts, inner.trusted_proxies)).as_deref(),
             };
             let Some(key) = key else { continue };
             let scope = limit.limit.scope_for(route, &parts.method);
-            let storage_key = self.storage_key(&item, &key, &scope);
+            let storage_key = self.storage_key(&item, key, &scope);
             let deduct_later = limit.limit.deduct_when.is_some();
             let outcome =
                 inner.backend.acquire(inner.strategy, &storage_key, &item, limit.limit.cost, deduct_later).await?;
@@ -307,6 +311,7 @@ impl Limiter {
             if !outcome.allowed {
                 tracing::info!(limit = %item, key = %key, scope = %scope, "ratelimit exceeded");
                 checked.breached.get_or_insert(index);
+                let (key, scope) = (key.to_owned(), scope.into_owned());
                 checked.breaches.push(Breach { limit: item, key, scope, stats: outcome.stats });
                 if inner.fail_on_first_breach {
                     break;

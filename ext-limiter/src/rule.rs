@@ -1,5 +1,6 @@
 //! [`Limit`]: one declared limit with its options (Flask-Limiter's `@limiter.limit(...)`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -159,15 +160,14 @@ impl Limit {
     }
 
     /// Flask-Limiter's `scope_for`: the bucket name for `route` and `method`.
-    pub(crate) fn scope_for(&self, route: &str, method: &Method) -> String {
-        let mut scope = match (&self.scope, self.shared) {
-            (Some(scope), true) => scope.clone(),
-            (Some(scope), false) => format!("{route}:{scope}"),
-            (None, _) => route.to_owned(),
+    pub(crate) fn scope_for<'a>(&'a self, route: &'a str, method: &Method) -> Cow<'a, str> {
+        let scope = match (&self.scope, self.shared) {
+            (Some(scope), true) => Cow::Borrowed(scope.as_str()),
+            (Some(scope), false) => Cow::Owned(format!("{route}:{scope}")),
+            (None, _) => Cow::Borrowed(route),
         };
         if self.per_method {
-            scope.push(':');
-            scope.push_str(method.as_str());
+            return Cow::Owned(format!("{scope}:{}", method.as_str()));
         }
         scope
     }
