@@ -80,6 +80,7 @@ pub mod outer;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
+pub mod request;
 pub mod routing;
 pub mod secret;
 pub mod service;

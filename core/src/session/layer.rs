@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite as CookieSameSite};
 use futures_util::future::BoxFuture;
-use http::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE, VARY};
+use http::header::{HeaderValue, SET_COOKIE};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tower::{Layer, Service};
@@ -177,7 +177,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let raw = cookie_value(request.headers(), &self.shared.config.cookie_name);
+        let raw = crate::request::cookie(request.headers(), &self.shared.config.cookie_name).map(str::to_owned);
         let session = Session::new(Arc::clone(&self.shared), raw);
         request.extensions_mut().insert(SessionSlot(session.clone()));
         SessionFuture { inner: self.inner.call(request), session: Some(session), saving: None }
@@ -225,19 +225,6 @@ where
     }
 }
 
-/// The first value of the cookie `name` in the request's `Cookie` headers (HTTP/2 may split
-/// them into several). Browsers send the most specific path first; Flask also takes the first.
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"').to_owned())
-}
-
 enum Finish {
     Done(Response),
     Store(BoxFuture<'static, Response>),
@@ -250,7 +237,7 @@ fn finish(session: &Session, mut response: Response) -> Finish {
     if !state.accessed || state.used_unloaded {
         return Finish::Done(response);
     }
-    add_vary_cookie(response.headers_mut());
+    crate::request::add_vary(response.headers_mut(), "Cookie");
     let State { loaded: Some(loaded), modified, cycle, had_cookie, .. } = &mut *state else {
         return Finish::Done(response);
     };
@@ -403,17 +390,6 @@ fn with_cookie(mut response: Response, cookie: &Cookie<'static>) -> Response {
     }
 }
 
-/// Adds `Vary: Cookie` unless a `Vary` header already covers it.
-fn add_vary_cookie(headers: &mut HeaderMap) {
-    let covered =
-        headers.get_all(VARY).iter().filter_map(|value| value.to_str().ok()).any(|value| {
-            value.split(',').map(str::trim).any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
-        });
-    if !covered {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
-    }
-}
-
 /// When a session written now expires; saturates for absurd lifetimes instead of panicking.
 fn expiry(lifetime: u64) -> OffsetDateTime {
     OffsetDateTime::now_utc()
@@ -428,41 +404,6 @@ fn time_duration(seconds: u64) -> time::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(cookies: &[&str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for cookie in cookies {
-            headers.append(COOKIE, HeaderValue::from_str(cookie).expect("valid header"));
-        }
-        headers
-    }
-
-    #[test]
-    fn session_cookie_is_found_among_others_and_across_headers() {
-        assert_eq!(cookie_value(&headers(&["a=1; session=abc.d.e; b=2"]), "session").as_deref(), Some("abc.d.e"));
-        assert_eq!(cookie_value(&headers(&["a=1", "session=x"]), "session").as_deref(), Some("x"));
-        assert_eq!(cookie_value(&headers(&["session=first; session=second"]), "session").as_deref(), Some("first"));
-        assert_eq!(cookie_value(&headers(&["mysession=x; sessions=y"]), "session"), None);
-        assert_eq!(cookie_value(&HeaderMap::new(), "session"), None);
-    }
-
-    #[test]
-    fn vary_cookie_is_added_once() {
-        let mut headers = HeaderMap::new();
-        add_vary_cookie(&mut headers);
-        add_vary_cookie(&mut headers);
-        assert_eq!(headers.get_all(VARY).iter().count(), 1);
-
-        let mut headers = HeaderMap::new();
-        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding, cookie"));
-        add_vary_cookie(&mut headers);
-        assert_eq!(headers.get_all(VARY).iter().count(), 1);
-
-        let mut headers = HeaderMap::new();
-        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-        add_vary_cookie(&mut headers);
-        assert_eq!(headers.get_all(VARY).iter().count(), 2);
-    }
 
     #[test]
     fn huge_lifetime_saturates_instead_of_overflowing() {
