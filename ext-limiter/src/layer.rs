@@ -14,8 +14,9 @@ use crate::response::{too_many_requests, unavailable, write_headers};
 /// Enforces a [`Limiter`] on the requests it wraps; from [`Limiter::layer`].
 ///
 /// Put it on the whole router (`Router::layer`), so that axum has matched the route: the
-/// limiter finds a request's limits by its route pattern (`MatchedPath`), or by its path
-/// when no route matched.
+/// limiter finds a request's limits by its route pattern (`MatchedPath`). A request that
+/// matched no route (a 404) is not limited, as Flask-Limiter does not limit requests without
+/// an endpoint; nor are requests through a layer placed outside the router.
 ///
 /// Per request, in Flask-Limiter's order: exempt routes pass untouched; every limit that
 /// applies is hit (or only tested, for `deduct_when` limits), shortest window first; a breach
@@ -84,9 +85,11 @@ where
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             // A clone of `MatchedPath` is a reference count, not a copy of the path.
-            let matched = parts.extensions.get::<MatchedPath>().cloned();
-            let route = matched.as_ref().map_or(parts.uri.path(), MatchedPath::as_str);
-            let mut checked = match limiter.check(&parts, route).await {
+            let Some(matched) = parts.extensions.get::<MatchedPath>().cloned() else {
+                // No route (a 404): no endpoint to limit, as in Flask-Limiter.
+                return inner.call(Request::from_parts(parts, body)).await;
+            };
+            let mut checked = match limiter.check(&parts, matched.as_str()).await {
                 Ok(checked) => checked,
                 Err(err) => {
                     tracing::error!(error = %err, "rate limit check failed; refusing the request");

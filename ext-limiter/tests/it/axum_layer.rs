@@ -321,3 +321,14 @@ async fn route_patterns_count_one_bucket_for_all_their_paths() {
     client.get("/user/2").await.assert_status(StatusCode::OK);
     client.get("/user/3").await.assert_status(StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn requests_matching_no_route_are_not_limited() {
+    let (b, _clock) = builder();
+    let limiter = b.default_limits("1/minute").application_limits("1/minute").build().unwrap();
+    let client = client_from(router(&limiter), [203, 0, 113, 18]);
+    for i in 0..3 {
+        client.get(format!("/missing/{i}")).await.assert_status(StatusCode::NOT_FOUND);
+    }
+    client.get("/").await.assert_status(StatusCode::OK);
+}

@@ -9,7 +9,9 @@ use phial_core::Secret;
 use phial_core::prelude::*;
 use phial_core::redis::{Redis, RedisConfig, RedisExtension, cmd};
 use phial_core::testing::{FaultProxy, Service, service_url};
-use phial_limiter::{Limit, Limiter, LimiterExtension, RedisOptions, StorageFailure, Strategy};
+use phial_limiter::{
+    Clock, Limit, Limiter, LimiterExtension, RedisOptions, StorageFailure, Strategy, SystemClock, TestClock,
+};
 
 use crate::support::{client_from, router, unique};
 
@@ -47,9 +49,17 @@ async fn two_instances_sharing_redis_enforce_one_exact_limit() {
     for strategy in ALL {
         let prefix = unique(strategy.name());
         let redis = connect(&url, &prefix).await;
-        // Two instances: separate limiters, separate connections, one server.
+        // Two instances: separate limiters, separate connections, one server; instance b's
+        // clock is an hour fast, which must not matter: windows follow the server's time.
         let a = client_from(router(&limiter(&redis, strategy, "10/minute")), [203, 0, 113, 1]);
-        let b = client_from(router(&limiter(&connect(&url, &prefix).await, strategy, "10/minute")), [203, 0, 113, 1]);
+        let skewed = Limiter::builder()
+            .clock(TestClock::at(SystemClock.now() + Duration::from_hours(1)))
+            .strategy(strategy)
+            .default_limits("10/minute")
+            .redis(RedisOptions::new(connect(&url, &prefix).await))
+            .build()
+            .unwrap();
+        let b = client_from(router(&skewed), [203, 0, 113, 1]);
         let mut allowed = 0;
         for i in 0..30 {
             let client = if i % 2 == 0 { &a } else { &b };
@@ -262,4 +272,25 @@ async fn the_extension_counts_in_the_shared_redis_connection() {
     assert_eq!(text.text(), "reset 1 counters of 127.0.0.1\n");
     a.get("/").await.assert_status(StatusCode::OK);
     clean(&connect(&url, &prefix).await, &prefix).await;
+}
+
+#[tokio::test]
+async fn redis_that_stops_answering_is_bounded_by_the_timeout_and_fails_open() {
+    let Some(url) = service_url(Service::Redis) else { return };
+    let prefix = unique("frozen");
+    let proxy = FaultProxy::start_for(&url).await.unwrap();
+    let (limiter, redis) = behind_proxy(&proxy, &prefix, StorageFailure::FailOpen, "3/minute").await;
+    let client = client_from(router(&limiter), [203, 0, 113, 9]);
+    assert_eq!(send(&client, 1).await, (1, 0, 0));
+    proxy.freeze();
+    let started = std::time::Instant::now();
+    assert_eq!(send(&client, 5).await, (5, 0, 0));
+    assert!(started.elapsed() < Duration::from_secs(4), "bounded by the 0.5 s response timeout");
+    proxy.thaw();
+    until_recovered(&client, &redis, &format!("{prefix}LIMITS:LIMITER/203.0.113.9//other/3/1/minute")).await;
+    // Limiting resumes. A hit whose answer timed out may still have reached Redis once it
+    // thawed, so at most the 2 left pass.
+    let (passed, refused, failed) = send(&client, 3).await;
+    assert!(passed <= 2 && refused >= 1 && failed == 0, "{passed} {refused} {failed}");
+    clean(&redis, &prefix).await;
 }
