@@ -476,17 +476,7 @@ fn from_header(config: &JwtConfig, headers: &HeaderMap) -> Result<String, Found>
     }
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"'))
-}
+pub(crate) use phial_core::request::cookie;
 
 fn from_cookies(
     config: &JwtConfig,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use http::HeaderMap;
-use http::header::{COOKIE, USER_AGENT};
+use http::header::USER_AGENT;
 use http::request::Parts;
 use phial_core::BoxError;
 use phial_core::session::Session;
@@ -123,7 +123,9 @@ impl RequestFacts {
             .ok_or(LoginError::NotInstalled("no session layer in front of the login layer"))?;
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
         let ident = identifier(&parts.headers, peer, config.trusted_proxies);
-        let remember = cookie_value(&parts.headers, &config.remember_cookie_name);
+        let remember = phial_core::request::cookie(&parts.headers, &config.remember_cookie_name)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned);
         Ok(Self { session, ident, remember })
     }
 
@@ -490,42 +492,16 @@ fn clear_login_keys(session: &Session) {
 pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_proxies: usize) -> String {
     use base64::Engine as _;
 
-    let forwarded = (trusted_proxies > 0)
-        .then(|| {
-            let entries: Vec<&str> = headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|value| value.split(','))
-                .map(str::trim)
-                .collect();
-            entries.len().checked_sub(trusted_proxies).map(|index| entries[index])
-        })
-        .flatten();
     let mut digest = Sha256::new();
     // The address as bytes: the same for a peer and for a forwarded entry naming the same IP.
-    match forwarded.map(|entry| entry.parse::<std::net::IpAddr>().map_err(|_| entry)).or(peer.map(|p| Ok(p.ip()))) {
-        Some(Ok(std::net::IpAddr::V4(ip))) => digest.update(ip.to_ipv6_mapped().octets()),
-        Some(Ok(std::net::IpAddr::V6(ip))) => digest.update(ip.octets()),
-        Some(Err(unparsed)) => digest.update(unparsed.as_bytes()),
+    match phial_core::request::client_ip(headers, peer.map(|p| p.ip()), trusted_proxies) {
+        Some(std::net::IpAddr::V4(ip)) => digest.update(ip.to_ipv6_mapped().octets()),
+        Some(std::net::IpAddr::V6(ip)) => digest.update(ip.octets()),
         None => {}
     }
     digest.update(b"|");
     digest.update(headers.get(USER_AGENT).map(http::HeaderValue::as_bytes).unwrap_or_default());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.finalize()[..16])
-}
-
-/// The first value of cookie `name` in the request.
-pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"').to_owned())
-        .filter(|value| !value.is_empty())
 }
 
 #[cfg(feature = "templates")]

@@ -15,7 +15,6 @@ use phial_core::{AppState, HttpError};
 use tower::{Layer, Service};
 
 use crate::context::{LoginContext, context_of};
-use crate::layer::add_vary_cookie;
 use crate::signals::{Unauthorized, emit};
 use crate::user::AuthUser;
 
@@ -264,7 +263,7 @@ pub(crate) fn deny<U: AuthUser>(
         let message = if message.is_empty() { "Unauthorized".to_owned() } else { message.clone() };
         HttpError::new(StatusCode::UNAUTHORIZED, message).into_response()
     };
-    add_vary_cookie(response.headers_mut());
+    phial_core::request::add_vary(response.headers_mut(), "Cookie");
     response
 }
 

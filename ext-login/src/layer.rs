@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, SameSite as CookieSameSite};
 use futures_util::future::BoxFuture;
-use http::header::{HeaderMap, HeaderValue, SET_COOKIE, VARY};
+use http::header::{HeaderValue, SET_COOKIE};
 use time::OffsetDateTime;
 use tower::{Layer, Service};
 
@@ -183,7 +183,7 @@ fn finish<U: AuthUser>(context: &LoginContext<U>, response: &mut Response) {
         }
     }
     if context.touched() {
-        add_vary_cookie(response.headers_mut());
+        phial_core::request::add_vary(response.headers_mut(), "Cookie");
     }
 }
 
@@ -210,15 +210,4 @@ pub(crate) fn remember_cookie(
     cookie.set_max_age(max_age);
     cookie.set_expires(expires_at);
     cookie
-}
-
-/// Adds `Vary: Cookie` unless a `Vary` header already covers it.
-pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
-    let covered =
-        headers.get_all(VARY).iter().filter_map(|value| value.to_str().ok()).any(|value| {
-            value.split(',').map(str::trim).any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
-        });
-    if !covered {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
-    }
 }
