@@ -27,7 +27,9 @@ pub enum BackendKind {
     /// Nothing is stored: every read misses (`NullCache`). For tests and to turn caching off.
     Null,
     /// A short-lived in-process copy in front of Redis, for several instances of one app:
-    /// most hits never leave the process, writes reach every instance through Redis.
+    /// most hits never leave the process, writes reach every instance through Redis. Another
+    /// instance may serve its copy of a changed, deleted or cleared key for up to
+    /// `local_timeout`; counters always go to Redis.
     TwoLevel,
 }
 

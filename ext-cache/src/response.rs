@@ -62,8 +62,9 @@ const NOT_STORED: [HeaderName; 8] = [
 ///    entry is that user's own.
 /// 3. The response has a storable status (200 only, by default; see
 ///    [`store_status`](CacheLayer::store_status)), no `Set-Cookie`, no `Cache-Control`
-///    `private`, `no-store` or `no-cache`, no `Vary: *`, did not change the session, and a
-///    body of known size up to [`max_body`](CacheLayer::max_body).
+///    `private`, `no-store` or `no-cache`, no `Vary` on a header the key leaves out (see
+///    [`vary_header`](CacheLayer::vary_header); `Vary: *` is never stored), did not change
+///    the session, and a body of known size up to [`max_body`](CacheLayer::max_body).
 ///
 /// The key is the method, the path, the **query string with parameters sorted by name**
 /// (`?x=1&y=2` and `?y=2&x=1` share an entry; `?q=a` and `?q=b` do not, unlike
@@ -220,11 +221,19 @@ impl CacheLayer {
     /// # Examples
     ///
     /// ```
-    /// let layer = phial_cache::Cache::memory().cached().vary_header("accept-language");
+    /// let layer = phial_cache::Cache::memory().cached().vary_header("Accept-Language");
     /// # let _ = layer;
     /// ```
-    pub fn vary_header(mut self, name: &'static str) -> Self {
-        self.options().vary.push(HeaderName::from_static(name));
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a valid header name.
+    #[track_caller]
+    pub fn vary_header(mut self, name: &str) -> Self {
+        let Ok(name) = HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()) else {
+            panic!("`{name}` is not a valid HTTP header name");
+        };
+        self.options().vary.push(name);
         self
     }
 
@@ -537,7 +546,10 @@ fn storable(options: &Options, response: &Response) -> bool {
     let control = lists(header::CACHE_CONTROL);
     let private =
         control.iter().any(|d| d == "private" || d == "no-store" || d == "no-cache" || d.starts_with("private="));
-    !private && !lists(header::VARY).iter().any(|v| v == "*")
+    // A response that varies on a request header the key leaves out would be served to
+    // requests it was not made for.
+    let keyed = |name: &String| name.is_empty() || options.vary.iter().any(|vary| vary.as_str() == name);
+    !private && lists(header::VARY).iter().all(keyed)
 }
 
 /// A response as stored: status, `ETag`, headers, body.
@@ -673,6 +685,23 @@ mod tests {
         assert_eq!(cache_key(&options, &bearer), None);
         let keyed = Options { user: Some(Arc::new(|_: &Request| Some("ada".to_owned()))), ..Options::default() };
         assert_eq!(cache_key(&keyed, &bearer).unwrap(), "view:GET /\nuser:ada");
+    }
+
+    #[test]
+    fn responses_varying_on_headers_outside_the_key_are_not_stored() {
+        let response = |vary: &'static str| {
+            let mut response = Response::new(Body::from("x"));
+            response.headers_mut().insert(header::VARY, HeaderValue::from_static(vary));
+            response
+        };
+        let plain = Options::default();
+        assert!(!storable(&plain, &response("Accept-Language")));
+        assert!(!storable(&plain, &response("*")));
+        let keyed = Options { vary: vec![HeaderName::from_static("accept-language")], ..Options::default() };
+        assert!(storable(&keyed, &response("Accept-Language")));
+        let mut set_cookie = Response::new(Body::from("x"));
+        set_cookie.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("a=b"));
+        assert!(!storable(&plain, &set_cookie));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
 
 mod api;
+mod extension;
 #[cfg(feature = "redis")]
 mod faults;
 mod memoize;
