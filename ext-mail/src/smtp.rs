@@ -5,6 +5,12 @@
 //! messages (`MAIL_MAX_EMAILS`), its async transport bounds the TCP connect only (a server that
 //! stops answering would hang a send), and it tests every pooled connection with a `NOOP`
 //! round trip; here a connection used within the last second is reused directly.
+//!
+//! The message transaction (`MAIL`, `RCPT`, `DATA`, the data) is driven here too, with
+//! lettre's commands: lettre writes the data and its `<CRLF>.<CRLF>` terminator in two
+//! writes on a socket without `TCP_NODELAY`, so Nagle's algorithm holds the terminator until
+//! the server's delayed ACK, about 40 ms per message on Linux. Here the dot-stuffed data and
+//! the terminator go out in one write.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,7 +18,8 @@ use std::time::{Duration, Instant};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use tokio::sync::Semaphore;
 
 use crate::config::MailConfig;
@@ -104,7 +111,7 @@ impl SmtpSettings {
             .await
             .map_err(|_| MailError::Timeout { stage: "connect", seconds: self.connect_timeout.as_secs_f64() })??;
         tracing::debug!(server = %self.server, port = self.port, "SMTP session opened");
-        Ok(SmtpConn { inner: conn, sent: 0, last_used: Instant::now() })
+        Ok(SmtpConn { inner: conn, sent: 0, last_used: Instant::now(), broken: false })
     }
 
     fn session_full(&self, conn: &SmtpConn) -> bool {
@@ -123,22 +130,64 @@ pub(crate) struct SmtpConn {
     inner: AsyncSmtpConnection,
     sent: u32,
     last_used: Instant,
+    /// Failed or timed out: never reused.
+    broken: bool,
 }
 
 impl SmtpConn {
     async fn send(&mut self, settings: &SmtpSettings, email: &Email) -> Result<(), MailError> {
         let envelope = email.envelope()?;
         let limit = settings.transaction_timeout(&envelope);
-        let result = tokio::time::timeout(limit, self.inner.send(&envelope, email.raw())).await;
+        let result = tokio::time::timeout(limit, self.transaction(&envelope, email.raw())).await;
         self.last_used = Instant::now();
         match result {
-            Ok(Ok(_)) => {
+            Ok(Ok(())) => {
                 self.sent += 1;
                 Ok(())
             }
-            Ok(Err(err)) => Err(MailError::from_smtp(&err)),
-            Err(_) => Err(MailError::Timeout { stage: "message transaction", seconds: limit.as_secs_f64() }),
+            Ok(Err(err)) => {
+                // A refusal mid-transaction leaves the session in an unknown state: end it
+                // (QUIT, bounded: the server may be the problem).
+                self.broken = true;
+                let _ = tokio::time::timeout(settings.timeout, self.inner.abort()).await;
+                Err(err)
+            }
+            Err(_) => {
+                // A server that stopped answering gets no QUIT: the socket closes on drop.
+                self.broken = true;
+                Err(MailError::Timeout { stage: "message transaction", seconds: limit.as_secs_f64() })
+            }
         }
+    }
+
+    /// `MAIL FROM`, `RCPT TO` for each recipient, `DATA`, then the data in one write.
+    async fn transaction(&mut self, envelope: &Envelope, raw: &[u8]) -> Result<(), MailError> {
+        let smtp = |err: lettre::transport::smtp::Error| MailError::from_smtp(&err);
+        let info = self.inner.server_info();
+        let mut parameters = Vec::new();
+        if envelope.from().into_iter().chain(envelope.to()).any(|address| !AsRef::<str>::as_ref(address).is_ascii()) {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(MailError::Message("the server does not accept non-ASCII addresses (SMTPUTF8)".to_owned()));
+            }
+            parameters.push(MailParameter::SmtpUtfEight);
+        }
+        if !raw.is_ascii() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(MailError::Message("the server does not accept 8-bit messages (8BITMIME)".to_owned()));
+            }
+            parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        self.inner.command(Mail::new(envelope.from().cloned(), parameters)).await.map_err(smtp)?;
+        for to in envelope.to() {
+            self.inner.command(Rcpt::new(to.clone(), Vec::new())).await.map_err(smtp)?;
+        }
+        self.inner.command(Data).await.map_err(smtp)?;
+        match std::str::from_utf8(raw) {
+            Ok(text) => self.inner.command(DotStuffed(text)).await.map_err(smtp)?,
+            // Not reachable with messages built by `Message`; lettre's own writer copes.
+            Err(_) => self.inner.message(raw).await.map_err(smtp)?,
+        };
+        Ok(())
     }
 
     async fn noop(&mut self, timeout: Duration) -> bool {
@@ -146,13 +195,34 @@ impl SmtpConn {
     }
 
     async fn quit(mut self, timeout: Duration) {
+        if self.broken {
+            return;
+        }
         if tokio::time::timeout(timeout, self.inner.quit()).await.is_err() {
             tracing::debug!("SMTP QUIT timed out");
         }
     }
 
     fn usable(&self) -> bool {
-        !self.inner.has_broken()
+        !self.broken && !self.inner.has_broken()
+    }
+}
+
+/// Message data as sent after `DATA`: a dot doubled at the start of each line, then the
+/// `.` line that ends it (RFC 5321 §4.5.2), so that lettre's `command` writes it all at once.
+struct DotStuffed<'a>(&'a str);
+
+impl std::fmt::Display for DotStuffed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut line_start = true;
+        for chunk in self.0.split_inclusive('\n') {
+            if line_start && chunk.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(chunk)?;
+            line_start = chunk.ends_with('\n');
+        }
+        if self.0.ends_with("\r\n") { f.write_str(".\r\n") } else { f.write_str("\r\n.\r\n") }
     }
 }
 
@@ -255,5 +325,17 @@ impl SmtpPool {
         for conn in idle {
             conn.quit(self.settings.timeout).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DotStuffed;
+
+    #[test]
+    fn dots_at_line_starts_are_doubled_and_the_data_ends_with_a_dot_line() {
+        assert_eq!(DotStuffed(".a\r\nb.\r\n.\r\n..c").to_string(), "..a\r\nb.\r\n..\r\n...c\r\n.\r\n");
+        assert_eq!(DotStuffed("x\r\n").to_string(), "x\r\n.\r\n");
+        assert_eq!(DotStuffed("").to_string(), "\r\n.\r\n");
     }
 }

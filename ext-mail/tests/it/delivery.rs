@@ -221,3 +221,15 @@ async fn shutdown_drains_the_queue() {
     assert_eq!(server.messages().len(), 10);
     assert!(matches!(mail.enqueue(hello("late@example.com")).await, Err(MailError::QueueClosed)));
 }
+
+#[tokio::test]
+async fn lines_starting_with_a_dot_arrive_intact() {
+    let Some(server) = SmtpServer::start(&[]) else { return };
+    let mail = Mail::new(server.config()).unwrap();
+    mail.send(Message::new("Dots").to("ada@example.com").body("first\n.\n.hidden\n..two\nlast")).await.unwrap();
+    mail.send(hello("bob@example.com")).await.unwrap();
+
+    let received = server.wait_for_messages(2).await;
+    assert_eq!(received.len(), 2, "the lone dot did not end the first message early");
+    assert!(received[0].data.contains("first\r\n.\r\n.hidden\r\n..two\r\nlast"), "{}", received[0].data);
+}

@@ -49,6 +49,10 @@ async fn a_frozen_server_times_out() {
     assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
     assert!(err.is_transient(), "{err:?}");
     proxy.thaw();
+    // The session that timed out is not reused: the next send opens a new one.
+    mail.send(hello("eve@example.com")).await.unwrap();
+    let to: Vec<String> = server.wait_for_messages(2).await.into_iter().flat_map(|m| m.rcpt_tos).collect();
+    assert!(to.contains(&"eve@example.com".to_owned()), "{to:?}");
 }
 
 #[tokio::test]
