@@ -1,0 +1,256 @@
+//! phial-mail against lettre by hand: messages per second through one pooled SMTP connection.
+//!
+//! Two servers: an in-process SMTP sink (answers every command at once, so the client's own
+//! cost shows) and, with `--smtp-port`, the aiosmtpd test server (a real server, the usual
+//! bottleneck). Per server, interleaved rounds of:
+//!
+//! - `phial send`: `Mail::send(Message)` in a loop, `pool_size = 1`;
+//! - `phial send_many`: `Mail::send_many` of the round's messages over one session;
+//! - `lettre`: lettre's pooled `AsyncSmtpTransport` (`max_size(1)`), a `lettre::Message`
+//!   built and sent per iteration — the plain lettre loop.
+//!
+//! Usage: `mail [--smtp-port PORT] [--rounds 7] [--messages 2000]`; prints a markdown report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use phial_mail::{Mail, MailConfig, Message, TransportKind};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+const BODY: &str = "Hello,\n\nThis is a benchmark message of about one kilobyte. \
+    Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt \
+    ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation \
+    ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor in \
+    reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur. Excepteur \
+    sint occaecat cupidatat non proident, sunt in culpa qui officia deserunt mollit anim id \
+    est laborum. Sed ut perspiciatis unde omnis iste natus error sit voluptatem accusantium \
+    doloremque laudantium, totam rem aperiam, eaque ipsa quae ab illo inventore veritatis et \
+    quasi architecto beatae vitae dicta sunt explicabo. Nemo enim ipsam voluptatem quia \
+    voluptas sit aspernatur aut odit aut fugit.\n\n-- \nThe bench\n";
+
+#[derive(Clone, Copy)]
+enum Client {
+    PhialSend,
+    PhialSendMany,
+    Lettre,
+}
+
+impl Client {
+    const ALL: [Self; 3] = [Self::PhialSend, Self::PhialSendMany, Self::Lettre];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::PhialSend => "phial send",
+            Self::PhialSendMany => "phial send_many",
+            Self::Lettre => "lettre loop",
+        }
+    }
+}
+
+struct Clients {
+    mail: Mail,
+    lettre: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl Clients {
+    fn new(port: u16) -> anyhow::Result<Self> {
+        let mut config = MailConfig::default();
+        config.transport = TransportKind::Smtp;
+        "127.0.0.1".clone_into(&mut config.server);
+        config.port = port;
+        config.pool_size = 1;
+        config.suppress_send = Some(false);
+        config.default_sender = Some("Bench <bench@example.com>".to_owned());
+        let mail = Mail::new(config)?;
+        let lettre = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(port)
+            .pool_config(PoolConfig::new().max_size(1))
+            .build();
+        Ok(Self { mail, lettre })
+    }
+
+    /// Sends `count` messages with `client`; returns messages per second.
+    async fn run(&self, client: Client, count: usize) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        match client {
+            Client::PhialSend => {
+                for n in 0..count {
+                    self.mail.send(phial_message(n)).await?;
+                }
+            }
+            Client::PhialSendMany => {
+                self.mail.send_many((0..count).map(phial_message)).await?;
+            }
+            Client::Lettre => {
+                for n in 0..count {
+                    let message = lettre::Message::builder()
+                        .from("Bench <bench@example.com>".parse()?)
+                        .to(format!("rcpt{n}@example.com").parse()?)
+                        .subject("Bench")
+                        .body(BODY.to_owned())?;
+                    self.lettre.send(message).await?;
+                }
+            }
+        }
+        #[expect(clippy::cast_precision_loss, reason = "message counts are far below 2^52")]
+        Ok(count as f64 / started.elapsed().as_secs_f64())
+    }
+}
+
+fn phial_message(n: usize) -> Message {
+    Message::new("Bench").to(format!("rcpt{n}@example.com")).body(BODY)
+}
+
+/// A minimal SMTP server that accepts everything at once and counts messages.
+async fn start_sink() -> anyhow::Result<(u16, Arc<AtomicU64>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&received);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                if let Err(err) = sink_session(stream, &counter).await {
+                    eprintln!("sink session: {err}");
+                }
+            });
+        }
+    });
+    Ok((port, received))
+}
+
+async fn sink_session(stream: tokio::net::TcpStream, received: &AtomicU64) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 sink ESMTP\r\n").await?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" => b"250-sink\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n",
+            "DATA" => {
+                write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).await? == 0 {
+                        return Ok(());
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                }
+                received.fetch_add(1, Ordering::Relaxed);
+                b"250 2.0.0 queued\r\n"
+            }
+            "QUIT" => {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            }
+            _ => b"250 OK\r\n",
+        };
+        write.write_all(reply).await?;
+    }
+}
+
+/// Waits while a compiler runs: it would skew the measurement.
+/// `BENCH_IGNORE_COMPILERS=1` skips the wait, for checking that the bench works, not for numbers.
+async fn wait_for_idle_machine() {
+    if std::env::var_os("BENCH_IGNORE_COMPILERS").is_some() {
+        return;
+    }
+    loop {
+        let busy = ["rustc", "cargo"].iter().any(|name| {
+            std::process::Command::new("pgrep").args(["-x", name]).output().is_ok_and(|out| out.status.success())
+        });
+        if !busy {
+            return;
+        }
+        eprintln!("waiting for rustc/cargo to finish…");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs interleaved rounds against one server; returns the report's rows.
+async fn measure(server: &str, port: u16, rounds: usize, count: usize) -> anyhow::Result<Vec<String>> {
+    let clients = Clients::new(port)?;
+    for client in Client::ALL {
+        clients.run(client, count / 10 + 1).await.with_context(|| format!("warm-up of {}", client.name()))?;
+    }
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); Client::ALL.len()];
+    for round in 0..rounds {
+        for (i, client) in Client::ALL.into_iter().enumerate() {
+            wait_for_idle_machine().await;
+            let rate = clients.run(client, count).await?;
+            eprintln!("{server} round {}: {} {rate:.0} msg/s", round + 1, client.name());
+            rates[i].push(rate);
+        }
+    }
+    let ratios = |of: usize| -> (f64, f64, f64) {
+        let mut r: Vec<f64> = rates[of].iter().zip(&rates[2]).map(|(p, l)| p / l).collect();
+        let (min, max) = r.iter().fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        (median(&mut r), min, max)
+    };
+    let lettre = median(&mut rates[2].clone());
+    let mut rows = Vec::new();
+    for (i, client) in Client::ALL.into_iter().enumerate().take(2) {
+        let (ratio, lo, hi) = ratios(i);
+        rows.push(format!(
+            "| {server} | {} | {:.0} | {lettre:.0} | **{ratio:.2}** ({lo:.2}–{hi:.2}) |",
+            client.name(),
+            median(&mut rates[i].clone())
+        ));
+    }
+    clients.mail.shutdown().await;
+    Ok(rows)
+}
+
+#[tokio::main]
+#[expect(clippy::print_stdout, reason = "the report goes to stdout, progress to stderr")]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (mut smtp_port, mut rounds, mut count) = (None, 7, 2000);
+    while let Some(arg) = args.next() {
+        let value = args.next().context("every option takes a value")?;
+        match arg.as_str() {
+            "--smtp-port" => smtp_port = Some(value.parse()?),
+            "--rounds" => rounds = value.parse()?,
+            "--messages" => count = value.parse()?,
+            other => anyhow::bail!("unknown option {other}"),
+        }
+    }
+    let (sink_port, received) = start_sink().await?;
+    let mut rows = measure("in-process sink", sink_port, rounds, count).await?;
+    let expected = u64::try_from((count / 10 + 1) * 2 + (count / 10 + 1) + rounds * count * 3)?;
+    anyhow::ensure!(received.load(Ordering::Relaxed) == expected, "the sink got every message once");
+    if let Some(port) = smtp_port {
+        rows.extend(measure("aiosmtpd", port, rounds, count / 4).await?);
+    }
+    println!("| server | phial | phial msg/s | lettre loop msg/s | phial ÷ lettre (range) |");
+    println!("|---|---|---:|---:|---:|");
+    for row in rows {
+        println!("{row}");
+    }
+    println!();
+    println!(
+        "{rounds} interleaved rounds per server ({count} messages per round on the sink, {} on aiosmtpd), medians; \
+         one SMTP connection each (`pool_size = 1`, lettre `PoolConfig::max_size(1)`), a 1 KiB text body.",
+        count / 4
+    );
+    Ok(())
+}
