@@ -6,6 +6,7 @@
 //! cache phial-cache-redis 8022      # the same, entries in Redis (REDIS_URL, default local)
 //! cache phial-cache-two-level 8023  # the same, a local copy in front of Redis
 //! cache axum-bytes 8024             # GET /text answering the same body from memory
+//! cache in-process                  # no server: ns per request through each router, in process
 //! ```
 //!
 //! The cached route's handler runs once; every timed request is a cache hit, so the numbers
@@ -34,6 +35,10 @@ fn page() -> Bytes {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("in-process") {
+        return in_process();
+    }
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(port)) = (args.next(), args.next()) else {
         bail!("usage: cache <phial-cache|phial-cache-redis|phial-cache-two-level|axum-bytes> <port>");
@@ -83,4 +88,35 @@ async fn redis_cache(backend: BackendKind) -> anyhow::Result<Cache> {
     let cache = Cache::with_redis(&config, redis)?;
     cache.clear().await?;
     Ok(cache)
+}
+
+fn axum_app() -> Router {
+    let body = page();
+    Router::new().route("/text", get(move || async move { ([(CONTENT_TYPE, "text/html; charset=utf-8")], body) }))
+}
+
+/// Time per request through each router without a network: what the cache layer adds on a hit.
+#[expect(clippy::print_stdout, reason = "the report of a command-line measurement")]
+fn in_process() -> anyhow::Result<()> {
+    use tower::ServiceExt as _;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let apps = [("axum-bytes", axum_app()), ("phial-cache (memory hit)", cached_app(&Cache::memory()))];
+        for round in 0..3 {
+            for (name, app) in &apps {
+                let iterations = 200_000;
+                let started = std::time::Instant::now();
+                for _ in 0..iterations {
+                    let request = http::Request::get("/text").body(axum::body::Body::empty())?;
+                    let response = app.clone().oneshot(request).await?;
+                    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+                    std::hint::black_box(body);
+                }
+                let per = started.elapsed().as_nanos() / iterations;
+                println!("round {round}: {name}: {per} ns/request");
+            }
+        }
+        Ok(())
+    })
 }
