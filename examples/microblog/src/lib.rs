@@ -1,0 +1,98 @@
+//! The Flask Mega-Tutorial's microblog on phial: the same pages, forms, flash messages,
+//! redirects and database as Miguel Grinberg's original (tag v0.23), in Rust.
+//!
+//! ```text
+//! cargo run --release -p microblog                 # http://127.0.0.1:5000/, SQLite in instance/app.db
+//! DATABASE_URL=sqlite:////srv/microblog/app.db cargo run -p microblog   # the original's database
+//! cargo run -p microblog -- db upgrade             # migrations (also applied at startup in development)
+//! cargo run -p microblog -- routes                 # the URL map
+//! ```
+//!
+//! Configuration is the original's: `SECRET_KEY`, `DATABASE_URL` (SQLAlchemy or sqlx URLs),
+//! read from the environment or a `.env` file in the working directory; its fixed settings
+//! are section `[microblog]` ([`MicroblogConfig`]). See the README for what is ported so far.
+
+pub mod adopt;
+pub mod auth;
+pub mod config;
+pub mod errors;
+pub mod forms;
+pub mod md5;
+pub mod models;
+pub mod pages;
+pub mod web;
+
+use phial::BoxError;
+use phial::forms::FormsExtension;
+use phial::login::LoginExtension;
+use phial::migrate::MigrateExtension;
+use phial::prelude::*;
+use phial::sql::{Databases, SqlExtension};
+
+pub use config::MicroblogConfig;
+use models::User;
+
+/// Where the example's files are: templates and migrations are found from any working directory.
+const CRATE_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The app, before `build`, configured from `env` (in `main`: the process environment over
+/// `.env`; in tests: exactly what the test gives).
+pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
+    let mut env: Vec<(String, String)> = env.into_iter().collect();
+    match env.iter_mut().find(|(name, _)| name == "DATABASE_URL") {
+        Some((_, url)) => *url = config::database_url(url),
+        None => env.push(("DATABASE_URL".to_owned(), config::DEFAULT_DATABASE_URL.to_owned())),
+    }
+    // Development applies migrations at startup, as `flask db upgrade` in the original's
+    // `boot.sh`; production runs `microblog db upgrade` (or `phial-migrate upgrade`) once.
+    let production = env.iter().any(|(name, value)| name == "PHIAL_PROFILE" && value == "production");
+    let defaults = format!(
+        "[app]\ntemplate_folder = \"{CRATE_DIR}/templates\"\n\
+         [migrate]\ndirectory = \"{CRATE_DIR}/migrations/sqlite\"\nupgrade_on_start = {upgrade}\n\
+         [login]\nlogin_view = \"auth.login\"\n\
+         [forms.csrf]\nenabled = false\n",
+        upgrade = !production
+    );
+    let app = App::builder()
+        .config_section::<MicroblogConfig>("microblog")
+        .config_toml(&defaults)
+        .extension(SqlExtension::new())
+        .extension(adopt::AdoptAlembic)
+        .extension(MigrateExtension::new())
+        .extension(LoginExtension::<User>::with_loader_from(|ctx: &StartCtx| {
+            let db = ctx.require::<Databases>()?.default_db().clone();
+            Ok(move |id: String| load_user(db.clone(), id))
+        }))
+        // The forms check their own CSRF tokens (see `forms`); the extension gives them the
+        // keys and `csrf_token()` / `hidden_tag()` in templates.
+        .extension(FormsExtension::new())
+        .blueprint("/auth", auth::blueprint())
+        .blueprint("", pages::blueprint())
+        .template_global("_", phial::minijinja::Value::from_function(gettext));
+    errors::register(app).env(env)
+}
+
+/// The user loader, which also does the original's `before_request`: every request of a
+/// logged-in user sets `last_seen` (the loader runs once per request that asks who the user
+/// is, which every page does), and the loaded user carries the new time.
+async fn load_user(db: phial::sql::Db, id: String) -> Result<Option<User>, BoxError> {
+    let Ok(id) = id.parse::<i64>() else { return Ok(None) };
+    let now = models::now();
+    models::touch_last_seen(&db, id, now).await?;
+    let user = models::user_by_id(&db, id).await?;
+    Ok(user.map(|user| User { last_seen: Some(now), ..user }))
+}
+
+/// `_('text', name=value)` in templates: Flask-Babel's `gettext` with `%(name)s` and
+/// `%(name)d` placeholders (English only for now: the Spanish catalog comes later).
+#[expect(clippy::needless_pass_by_value, reason = "minijinja hands keyword arguments over by value")]
+fn gettext(text: String, kwargs: phial::minijinja::value::Kwargs) -> Result<String, phial::minijinja::Error> {
+    let mut out = text;
+    for name in kwargs.args() {
+        let value: phial::minijinja::Value = kwargs.get(name)?;
+        for spec in ['s', 'd'] {
+            out = out.replace(&format!("%({name}){spec}"), &value.to_string());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,345 @@
+//! The original's models as rows and sea-query statements: `user`, `post`, `followers`.
+//!
+//! Timestamps are naive UTC, as SQLAlchemy stores `DateTime` columns. On SQLite they are
+//! written as SQLAlchemy writes them (`2024-05-01 12:00:00.123456`, always six fractional
+//! digits) so the original can read rows the port wrote, and text order is time order.
+
+use phial::login::AuthUser;
+use phial::sql::{Backend, Db, SqlError};
+use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use serde::Serialize;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::md5;
+
+/// A row of `user`, and the logged-in user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    /// Primary key.
+    pub id: i64,
+    /// Unique user name.
+    pub username: String,
+    /// Unique e-mail address.
+    pub email: String,
+    /// Werkzeug or argon2id hash; `NULL` for users who cannot log in with a password.
+    pub password_hash: Option<String>,
+    /// The profile text.
+    pub about_me: Option<String>,
+    /// When the user last made a request (naive UTC).
+    pub last_seen: Option<PrimitiveDateTime>,
+}
+
+impl User {
+    /// The columns [`User`] reads.
+    pub const COLUMNS: [&'static str; 6] = ["id", "username", "email", "password_hash", "about_me", "last_seen"];
+
+    /// The Gravatar URL of the user's avatar, `size` pixels square.
+    pub fn avatar(&self, size: u32) -> String {
+        avatar(&self.email, size)
+    }
+}
+
+impl AuthUser for User {
+    fn auth_id(&self) -> String {
+        self.id.to_string()
+    }
+
+    // A password change (reset, rehash) ends the user's other sessions and remember-me tokens.
+    fn session_auth_hash(&self) -> Option<String> {
+        self.password_hash.clone()
+    }
+
+    fn template_fields(&self) -> serde_json::Value {
+        serde_json::json!({ "username": self.username })
+    }
+}
+
+/// `User.avatar(size)`: Gravatar's identicon for the MD5 of the lowercased address.
+pub fn avatar(email: &str, size: u32) -> String {
+    let digest = md5::hex_digest(email.to_lowercase().as_bytes());
+    format!("https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}")
+}
+
+/// A post with its author's name and address, as the templates show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PostRow {
+    /// Primary key.
+    pub id: i64,
+    /// The text.
+    pub body: String,
+    /// When it was written (naive UTC).
+    pub timestamp: PrimitiveDateTime,
+    /// The language detected when it was written.
+    pub language: Option<String>,
+    /// The author's user name.
+    pub username: String,
+    /// The author's e-mail address (for the avatar).
+    pub email: String,
+}
+
+/// A post as templates see it.
+#[derive(Debug, Serialize)]
+pub struct PostView {
+    id: i64,
+    body: String,
+    timestamp: String,
+    language: Option<String>,
+    author: AuthorView,
+}
+
+#[derive(Debug, Serialize)]
+struct AuthorView {
+    username: String,
+    avatar: String,
+}
+
+impl From<PostRow> for PostView {
+    fn from(row: PostRow) -> Self {
+        Self {
+            id: row.id,
+            timestamp: iso_utc(row.timestamp),
+            language: row.language.filter(|language| !language.is_empty()),
+            author: AuthorView { avatar: avatar(&row.email, 70), username: row.username },
+            body: row.body,
+        }
+    }
+}
+
+/// `2024-05-01T12:00:00.123456Z`: a naive UTC time for the browser to show in local time.
+pub fn iso_utc(at: PrimitiveDateTime) -> String {
+    let at = at.assume_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.microsecond()
+    )
+}
+
+/// Now, as a naive UTC time with microseconds (what Python's `datetime` holds).
+pub fn now() -> PrimitiveDateTime {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(now.microsecond() * 1000).unwrap_or(now);
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+/// A timestamp as a bound value for `backend` (see the module docs).
+pub fn timestamp_value(backend: Backend, at: PrimitiveDateTime) -> Expr {
+    if backend == Backend::Sqlite {
+        let text = format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second(),
+            at.microsecond()
+        );
+        Expr::val(text)
+    } else {
+        Expr::val(at)
+    }
+}
+
+fn select_user() -> SelectStatement {
+    let mut select = Query::select();
+    select.columns(User::COLUMNS).from("user");
+    select
+}
+
+/// The user with `id`.
+pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, SqlError> {
+    db.fetch_optional(select_user().and_where(Expr::col("id").eq(id))).await
+}
+
+/// The user named `username`.
+pub async fn user_by_username(db: &Db, username: &str) -> Result<Option<User>, SqlError> {
+    db.fetch_optional(select_user().and_where(Expr::col("username").eq(username))).await
+}
+
+/// The user with address `email`.
+pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<User>, SqlError> {
+    db.fetch_optional(select_user().and_where(Expr::col("email").eq(email))).await
+}
+
+/// The user named `username`, or 404: `db.first_or_404(select(User).where(...))`.
+pub async fn user_or_404(db: &Db, username: &str) -> Result<User, SqlError> {
+    let mut select = select_user();
+    select.and_where(Expr::col("username").eq(username));
+    db.first_or_404(select).await
+}
+
+/// Adds a user; returns its id.
+pub async fn create_user(db: &Db, username: &str, email: &str, password_hash: &str) -> Result<i64, SqlError> {
+    let insert = Query::insert()
+        .into_table("user")
+        .columns(["username", "email", "password_hash", "last_seen"])
+        .values_panic([username.into(), email.into(), password_hash.into(), timestamp_value(db.backend(), now())])
+        .to_owned();
+    db.insert(&insert, "id").await
+}
+
+/// Stores a new password hash (a rehash at login, or a reset).
+pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), SqlError> {
+    let update =
+        Query::update().table("user").value("password_hash", hash).and_where(Expr::col("id").eq(id)).to_owned();
+    db.execute(&update).await.map(drop)
+}
+
+/// The original's `before_request`: `current_user.last_seen = now`.
+pub async fn touch_last_seen(db: &Db, id: i64, at: PrimitiveDateTime) -> Result<(), SqlError> {
+    let update = Query::update()
+        .table("user")
+        .value("last_seen", timestamp_value(db.backend(), at))
+        .and_where(Expr::col("id").eq(id))
+        .to_owned();
+    db.execute(&update).await.map(drop)
+}
+
+/// Saves the edit-profile form.
+pub async fn update_profile(db: &Db, id: i64, username: &str, about_me: Option<&str>) -> Result<(), SqlError> {
+    let update = Query::update()
+        .table("user")
+        .values([("username", username.into()), ("about_me", about_me.map(str::to_owned).into())])
+        .and_where(Expr::col("id").eq(id))
+        .to_owned();
+    db.execute(&update).await.map(drop)
+}
+
+/// Adds a post by `user_id`.
+pub async fn create_post(db: &Db, user_id: i64, body: &str, language: &str) -> Result<i64, SqlError> {
+    let insert = Query::insert()
+        .into_table("post")
+        .columns(["body", "timestamp", "user_id", "language"])
+        .values_panic([body.into(), timestamp_value(db.backend(), now()), user_id.into(), language.into()])
+        .to_owned();
+    db.insert(&insert, "id").await
+}
+
+/// Posts with their authors, newest first; narrowed by the callers.
+fn select_posts() -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .columns([("post", "id"), ("post", "body"), ("post", "timestamp"), ("post", "language")])
+        .columns([("user", "username"), ("user", "email")])
+        .from("post")
+        .inner_join("user", Expr::col(("user", "id")).equals(("post", "user_id")))
+        .order_by(("post", "timestamp"), Order::Desc)
+        .order_by(("post", "id"), Order::Desc);
+    select
+}
+
+/// `User.following_posts()`: the user's own posts and those of the users they follow.
+pub fn following_posts(user_id: i64) -> SelectStatement {
+    let followed = Query::select()
+        .column("followed_id")
+        .from("followers")
+        .and_where(Expr::col("follower_id").eq(user_id))
+        .to_owned();
+    let mut select = select_posts();
+    select.cond_where(
+        Cond::any()
+            .add(Expr::col(("post", "user_id")).eq(user_id))
+            .add(Expr::col(("post", "user_id")).in_subquery(followed)),
+    );
+    select
+}
+
+/// Every post (explore).
+pub fn all_posts() -> SelectStatement {
+    select_posts()
+}
+
+/// The posts of one user (profile).
+pub fn posts_of(user_id: i64) -> SelectStatement {
+    let mut select = select_posts();
+    select.and_where(Expr::col(("post", "user_id")).eq(user_id));
+    select
+}
+
+/// One page of posts, as Flask-SQLAlchemy's `paginate(error_out=False)` pages them: a page
+/// past the end is empty (with a link back), not an error. Returns the posts and whether
+/// there is a next page.
+pub async fn page_of_posts(
+    db: &Db,
+    mut select: SelectStatement,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<PostRow>, bool), SqlError> {
+    // One extra row says whether a next page exists, without a COUNT over the feed.
+    select.limit(per_page + 1).offset((page - 1).saturating_mul(per_page));
+    let mut posts: Vec<PostRow> = db.fetch_all(&select).await?;
+    let more = posts.len() as u64 > per_page;
+    posts.truncate(usize::try_from(per_page).unwrap_or(usize::MAX));
+    Ok((posts, more))
+}
+
+async fn count(db: &Db, select: SelectStatement) -> Result<i64, SqlError> {
+    let count = Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(select, "counted").to_owned();
+    db.fetch_scalar(&count).await
+}
+
+/// How many users follow `user_id`.
+pub async fn followers_count(db: &Db, user_id: i64) -> Result<i64, SqlError> {
+    count(
+        db,
+        Query::select()
+            .column("follower_id")
+            .from("followers")
+            .and_where(Expr::col("followed_id").eq(user_id))
+            .to_owned(),
+    )
+    .await
+}
+
+/// How many users `user_id` follows.
+pub async fn following_count(db: &Db, user_id: i64) -> Result<i64, SqlError> {
+    count(
+        db,
+        Query::select()
+            .column("followed_id")
+            .from("followers")
+            .and_where(Expr::col("follower_id").eq(user_id))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Whether `fan` follows `star`.
+pub async fn is_following(db: &Db, fan: i64, star: i64) -> Result<bool, SqlError> {
+    let select = Query::select()
+        .column("follower_id")
+        .from("followers")
+        .and_where(Expr::col("follower_id").eq(fan))
+        .and_where(Expr::col("followed_id").eq(star))
+        .to_owned();
+    Ok(db.fetch_optional::<(i64,), _>(&select).await?.is_some())
+}
+
+/// `User.follow`: `fan` follows `star` (once, however often asked).
+pub async fn follow(db: &Db, fan: i64, star: i64) -> Result<(), SqlError> {
+    if is_following(db, fan, star).await? {
+        return Ok(());
+    }
+    let insert = Query::insert()
+        .into_table("followers")
+        .columns(["follower_id", "followed_id"])
+        .values_panic([fan.into(), star.into()])
+        .to_owned();
+    db.execute(&insert).await.map(drop)
+}
+
+/// `User.unfollow`: `fan` stops following `star`.
+pub async fn unfollow(db: &Db, fan: i64, star: i64) -> Result<(), SqlError> {
+    let delete = Query::delete()
+        .from_table("followers")
+        .and_where(Expr::col("follower_id").eq(fan))
+        .and_where(Expr::col("followed_id").eq(star))
+        .to_owned();
+    db.execute(&delete).await.map(drop)
+}

@@ -1,0 +1,251 @@
+//! The `main` blueprint (`app/main/routes.py`): index, explore, profiles, edit profile,
+//! follow and unfollow.
+
+use phial::axum::extract::{Path, Query, State};
+use phial::axum::response::{IntoResponse, Response};
+use phial::axum::routing::{get, post};
+use phial::forms::{Csrf, Form};
+use phial::login::CurrentUser;
+use phial::minijinja::context;
+use phial::prelude::*;
+use phial::sql::Db;
+use serde::Serialize;
+
+use crate::config::MicroblogConfig;
+use crate::forms::{EditProfileForm, EmptyForm, FormView, Kind, PostForm, validate_on_submit};
+use crate::models::{self, PostView, User};
+use crate::web::{PageLinks, PageQuery, found, render};
+
+/// The blueprint, mounted at the root.
+pub fn blueprint() -> Blueprint {
+    Blueprint::new("main")
+        // Flask builds `url_for('main.index')` from the rule registered first, `/index`.
+        .endpoint("index", "/index", get(index).post(index))
+        .route("/", get(index).post(index))
+        .endpoint("explore", "/explore", get(explore))
+        .endpoint("user", "/user/{username}", get(user))
+        .endpoint("user_popup", "/user/{username}/popup", get(user_popup))
+        .endpoint("edit_profile", "/edit_profile", get(edit_profile).post(edit_profile))
+        .endpoint("follow", "/follow/{username}", post(follow))
+        .endpoint("unfollow", "/unfollow/{username}", post(unfollow))
+}
+
+#[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
+async fn index(
+    CurrentUser(me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    Ext(config): Ext<MicroblogConfig>,
+    session: Session,
+    csrf: Csrf,
+    template: Template,
+    Query(query): Query<PageQuery>,
+    mut form: Form<PostForm>,
+) -> Result<Response, HttpError> {
+    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+        // The original detects the language with langdetect for its translate links; that
+        // comes with translations. An empty language shows no link, as a failed detection does.
+        models::create_post(&db, me.id, &valid.post, "").await?;
+        session.flash("Your post is now live!");
+        return Ok(found("/index"));
+    }
+    let page = query.page();
+    let (posts, has_next) =
+        models::page_of_posts(&db, models::following_posts(me.id), page, config.posts_per_page).await?;
+    let links = PageLinks::new(&state, "main.index", &[], page, has_next)?;
+    let form = FormView::new("Submit").hidden(&form).field(&form, "post", "Say something", Kind::Textarea, true);
+    let posts: Vec<PostView> = posts.into_iter().map(PostView::from).collect();
+    let html = render(
+        &template,
+        "index.html",
+        context! { title => "Home", form, posts, prev_url => links.prev_url, next_url => links.next_url },
+    )?;
+    Ok(html.into_response())
+}
+
+async fn explore(
+    CurrentUser(_me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    Ext(config): Ext<MicroblogConfig>,
+    template: Template,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, HttpError> {
+    let page = query.page();
+    let (posts, has_next) = models::page_of_posts(&db, models::all_posts(), page, config.posts_per_page).await?;
+    let links = PageLinks::new(&state, "main.explore", &[], page, has_next)?;
+    let posts: Vec<PostView> = posts.into_iter().map(PostView::from).collect();
+    let html = render(
+        &template,
+        "index.html",
+        context! { title => "Explore", posts, prev_url => links.prev_url, next_url => links.next_url },
+    )?;
+    Ok(html.into_response())
+}
+
+/// A profile as `user.html` and `user_popup.html` show it.
+#[derive(Debug, Serialize)]
+struct Profile {
+    username: String,
+    about_me: Option<String>,
+    last_seen: Option<String>,
+    avatar: String,
+    avatar_small: String,
+    followers_count: i64,
+    following_count: i64,
+    is_me: bool,
+    is_following: bool,
+}
+
+impl Profile {
+    async fn load(db: &Db, user: &User, me: &User) -> Result<Self, HttpError> {
+        Ok(Self {
+            username: user.username.clone(),
+            about_me: user.about_me.clone().filter(|about| !about.is_empty()),
+            last_seen: user.last_seen.map(models::iso_utc),
+            avatar: user.avatar(256),
+            avatar_small: user.avatar(64),
+            followers_count: models::followers_count(db, user.id).await?,
+            following_count: models::following_count(db, user.id).await?,
+            is_me: user.id == me.id,
+            is_following: user.id != me.id && models::is_following(db, me.id, user.id).await?,
+        })
+    }
+}
+
+async fn user(
+    CurrentUser(me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    Ext(config): Ext<MicroblogConfig>,
+    template: Template,
+    Path(username): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, HttpError> {
+    let user = models::user_or_404(&db, &username).await?;
+    let page = query.page();
+    let (posts, has_next) = models::page_of_posts(&db, models::posts_of(user.id), page, config.posts_per_page).await?;
+    let links = PageLinks::new(&state, "main.user", &[("username", &user.username)], page, has_next)?;
+    let profile = Profile::load(&db, &user, &me).await?;
+    let posts: Vec<PostView> = posts.into_iter().map(PostView::from).collect();
+    let html = render(
+        &template,
+        "user.html",
+        context! { user => profile, posts, prev_url => links.prev_url, next_url => links.next_url },
+    )?;
+    Ok(html.into_response())
+}
+
+async fn user_popup(
+    CurrentUser(me): CurrentUser<User>,
+    db: Db,
+    template: Template,
+    Path(username): Path<String>,
+) -> Result<Response, HttpError> {
+    let user = models::user_or_404(&db, &username).await?;
+    let profile = Profile::load(&db, &user, &me).await?;
+    Ok(render(&template, "user_popup.html", context! { user => profile })?.into_response())
+}
+
+async fn edit_profile(
+    CurrentUser(me): CurrentUser<User>,
+    db: Db,
+    session: Session,
+    csrf: Csrf,
+    template: Template,
+    mut form: Form<EditProfileForm>,
+) -> Result<Response, HttpError> {
+    if form.is_submitted() && form.errors_for("username").is_empty() {
+        // `validate_username`: a new name must be free.
+        let username = form.value("username").map(std::borrow::Cow::into_owned).unwrap_or_default();
+        if username != me.username && models::user_by_username(&db, &username).await?.is_some() {
+            form.add_error("username", "Please use a different username.");
+        }
+    }
+    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+        models::update_profile(&db, me.id, &valid.username, valid.about_me.as_deref()).await?;
+        session.flash("Your changes have been saved.");
+        return Ok(found("/edit_profile"));
+    }
+    let mut view = FormView::new("Submit").hidden(&form).field(&form, "username", "Username", Kind::Text, true).field(
+        &form,
+        "about_me",
+        "About me",
+        Kind::Textarea,
+        false,
+    );
+    if !form.is_submitted() {
+        view = view.with_value("username", &me.username).with_value("about_me", me.about_me.as_deref().unwrap_or(""));
+    }
+    Ok(render(&template, "edit_profile.html", context! { title => "Edit Profile", form => view })?.into_response())
+}
+
+/// Follow or unfollow, the two routes' shared steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Follow,
+    Unfollow,
+}
+
+async fn follow(
+    me: CurrentUser<User>,
+    state: State<AppState>,
+    db: Db,
+    session: Session,
+    csrf: Csrf,
+    username: Path<String>,
+    form: Form<EmptyForm>,
+) -> Result<Response, HttpError> {
+    follow_or_unfollow(Action::Follow, me, state, db, session, csrf, username, form).await
+}
+
+async fn unfollow(
+    me: CurrentUser<User>,
+    state: State<AppState>,
+    db: Db,
+    session: Session,
+    csrf: Csrf,
+    username: Path<String>,
+    form: Form<EmptyForm>,
+) -> Result<Response, HttpError> {
+    follow_or_unfollow(Action::Unfollow, me, state, db, session, csrf, username, form).await
+}
+
+#[expect(clippy::too_many_arguments, reason = "the handlers' extractors, passed on")]
+async fn follow_or_unfollow(
+    action: Action,
+    CurrentUser(me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    session: Session,
+    csrf: Csrf,
+    Path(username): Path<String>,
+    mut form: Form<EmptyForm>,
+) -> Result<Response, HttpError> {
+    if validate_on_submit(&csrf, &mut form).is_none() {
+        return Ok(found("/index"));
+    }
+    let Some(user) = models::user_by_username(&db, &username).await? else {
+        session.flash(format!("User {username} not found."));
+        return Ok(found("/index"));
+    };
+    let profile = state.url_for("main.user", [("username", username.as_str())])?;
+    if user.id == me.id {
+        session.flash(match action {
+            Action::Follow => "You cannot follow yourself!",
+            Action::Unfollow => "You cannot unfollow yourself!",
+        });
+        return Ok(found(&profile));
+    }
+    match action {
+        Action::Follow => {
+            models::follow(&db, me.id, user.id).await?;
+            session.flash(format!("You are following {username}!"));
+        }
+        Action::Unfollow => {
+            models::unfollow(&db, me.id, user.id).await?;
+            session.flash(format!("You are not following {username}."));
+        }
+    }
+    Ok(found(&profile))
+}

@@ -1,0 +1,114 @@
+//! The microblog end to end, in process over `TestClient`, on SQLite: each test gets a fresh
+//! database file migrated at startup, as `cargo run -p microblog` does.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+mod auth;
+mod pages;
+mod schema;
+
+use phial::Profile;
+use phial::RunningApp;
+use phial::axum::http::{HeaderValue, StatusCode, header};
+use phial::sql::{Databases, Db};
+use phial::testing::{TestClient, TestResponse};
+
+/// What Firefox sends.
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/// A started app on its own SQLite file, and its client.
+pub(crate) struct Site {
+    /// The started app.
+    pub(crate) app: RunningApp,
+    /// A client with its own cookie jar.
+    pub(crate) client: TestClient,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// A fresh site with an empty, migrated database.
+    pub(crate) async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::on(dir).await
+    }
+
+    /// A site on the database `dir/app.db`, which may already exist.
+    pub(crate) async fn on(dir: tempfile::TempDir) -> Self {
+        let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+        let env = [
+            ("SECRET_KEY", "test-secret-key"),
+            ("DATABASE_URL", url.as_str()),
+            // Cheap argon2id: these tests are about flows, not hash strength.
+            ("PHIAL_LOGIN__PASSWORD__MEMORY_KIB", "64"),
+            ("PHIAL_LOGIN__PASSWORD__ITERATIONS", "1"),
+        ];
+        let env = env.map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let app = microblog::app(env).profile(Profile::Testing).build().unwrap().start().await.unwrap();
+        // A browser: it asks for HTML. (Without `Accept`, phial answers 401s and errors with
+        // JSON, as the original's error pages do for 404 and 500.)
+        let browser = phial::tower::ServiceBuilder::new()
+            .map_request(|mut request: phial::axum::extract::Request| {
+                request.headers_mut().entry(header::ACCEPT).or_insert(HeaderValue::from_static(BROWSER_ACCEPT));
+                request
+            })
+            .service(app.service());
+        let client = TestClient::from_service(browser);
+        Self { app, client, _dir: dir }
+    }
+
+    /// The app's database.
+    pub(crate) fn db(&self) -> Db {
+        self.app.state().get::<Databases>().unwrap().default_db().clone()
+    }
+
+    /// Registers `username` (`<username>@example.com`, password `cat`) through the form.
+    pub(crate) async fn register(&self, username: &str) {
+        let client = self.client.new_session();
+        let token = csrf_token(&client, "/auth/register").await;
+        let email = format!("{username}@example.com");
+        let response = client
+            .post("/auth/register")
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", username),
+                ("email", &email),
+                ("password", "cat"),
+                ("password2", "cat"),
+                ("submit", "Register"),
+            ])
+            .send()
+            .await;
+        assert_eq!(response.location(), Some("/auth/login"), "{}", response.text());
+    }
+
+    /// Logs `client` in as `username` with password `cat`.
+    pub(crate) async fn login(&self, client: &TestClient, username: &str) {
+        let response = login_with(client, username, "cat", "").await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{}", response.text());
+        assert_eq!(response.location(), Some("/index"));
+    }
+}
+
+/// Submits the login form with `query` after `/auth/login`.
+pub(crate) async fn login_with(client: &TestClient, username: &str, password: &str, query: &str) -> TestResponse {
+    let token = csrf_token(client, "/auth/login").await;
+    client
+        .post(format!("/auth/login{query}"))
+        .form(&[("csrf_token", token.as_str()), ("username", username), ("password", password), ("submit", "Sign In")])
+        .send()
+        .await
+}
+
+/// The CSRF token of the form on `path`.
+pub(crate) async fn csrf_token(client: &TestClient, path: &str) -> String {
+    let response = client.get(path).send().await;
+    let html = response.html();
+    let marker = r#"name="csrf_token" type="hidden" value=""#;
+    let start = html.find(marker).unwrap_or_else(|| panic!("no CSRF token on {path}: {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The flash messages on the page a redirect leads to.
+pub(crate) async fn follow_flash(client: &TestClient, response: &TestResponse) -> String {
+    let location = response.location().unwrap_or_else(|| panic!("not a redirect: {}", response.text())).to_owned();
+    client.get(location).send().await.html().to_owned()
+}
