@@ -117,7 +117,8 @@ impl Entry {
             Self::Counter { count, .. } => *count,
             Self::Log { times, .. } => times.len() as u64,
             Self::Sliding { previous, current, .. } => previous + current,
-            Self::Blocked { .. } => u64::MAX,
+            // Worth one hit: forgetting it lets one test pass that should have waited.
+            Self::Blocked { .. } => 1,
         };
         (hits, self.expires())
     }
@@ -234,7 +235,11 @@ impl MemoryStorage {
         };
         if outcome.stats.remaining == 0 {
             let until = if outcome.allowed { now + period } else { outcome.stats.reset };
-            lock(&self.shards[shard_of(key)]).map.insert(key.to_owned(), Entry::Blocked { until });
+            let mut shard = lock(&self.shards[shard_of(key)]);
+            if !shard.map.contains_key(key) {
+                make_room(&mut shard.map, (self.bounds.max_keys / SHARDS).max(1), now);
+            }
+            shard.map.insert(key.to_owned(), Entry::Blocked { until });
         }
         outcome
     }
@@ -564,6 +569,19 @@ mod tests {
                 assert!(!storage.acquire(strategy, steady, &item, 1, false).allowed, "{strategy:?}");
             }
         }
+    }
+
+    #[test]
+    fn gcra_keys_that_used_their_burst_stay_bounded_too() {
+        let clock = TestClock::at(T0);
+        let bounds = MemoryBounds { max_keys: 1_000, cleanup_interval: Duration::from_mins(1) };
+        let storage = MemoryStorage::with_clock(Arc::new(clock), bounds);
+        let item = item("1/hour");
+        for i in 0..20_000 {
+            storage.acquire(Strategy::Gcra, &format!("k{i}"), &item, 1, false);
+        }
+        // At most the cap in governor's map and the cap of "burst used up" marks.
+        assert!(storage.len() <= 2 * 1_000 + 1, "{} keys", storage.len());
     }
 
     #[test]
