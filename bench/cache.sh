@@ -10,6 +10,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/phial-target}"
 export BENCH_BIN="$CARGO_TARGET_DIR/release/cache"
 export BENCH_ROUTES="${BENCH_ROUTES:-text}"
 export BENCH_AXUM_MODE=axum-bytes
+# Ports of their own, so that another bench script's servers are never mistaken for these.
+export BENCH_PHIAL_PORT="${BENCH_PHIAL_PORT:-18121}" BENCH_AXUM_PORT="${BENCH_AXUM_PORT:-18122}"
 if [ "${BENCH_NO_BUILD:-}" != 1 ]; then
     (cd "$here/.." && cargo build --release -p phial-bench --bin cache -j "${BENCH_JOBS:-1}" >&2)
 fi
