@@ -69,6 +69,11 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .blueprint("/auth", auth::blueprint())
         .blueprint("", pages::blueprint())
         .template_global("_", phial::minijinja::Value::from_function(gettext));
+    let app = match env.iter().find(|(name, _)| name == "SERVER_NAME") {
+        // Flask's SERVER_NAME: the host of external URLs (the reset-password links).
+        Some((_, name)) => app.set("app.server_name", name.as_str()),
+        None => app,
+    };
     errors::register(app).env(env)
 }
 

@@ -3,6 +3,8 @@
 
 use phial::axum::http::StatusCode;
 
+use phial::migrate::{MigrateConfig, Migrator, Target};
+
 use crate::{Site, follow_flash, login_with};
 
 /// `(table, column, declared type, not null, primary key position)` of the original at v0.23.
@@ -87,6 +89,30 @@ async fn migrations_make_the_originals_tables_columns_and_indexes() {
 
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phial_migrations").fetch_one(pool).await.unwrap();
     assert_eq!(applied, 9, "the original's nine revisions, under their Alembic ids");
+}
+
+#[tokio::test]
+async fn every_revision_downgrades_to_an_empty_database_and_upgrades_again() {
+    let site = Site::new().await;
+    let db = site.db();
+    let mut config = MigrateConfig::default();
+    config.directory = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite").into();
+    let migrator = Migrator::new(db.clone(), &config).unwrap();
+    let tables = || async {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'phial_migrations' ORDER BY name",
+        )
+        .fetch_all(db.sqlite_pool().unwrap())
+        .await
+        .unwrap();
+        rows.into_iter().map(|(name,)| name).collect::<Vec<_>>()
+    };
+    assert_eq!(tables().await, ["followers", "message", "notification", "post", "task", "user"]);
+    let report = migrator.downgrade(&Target::Base).await.unwrap();
+    assert_eq!(report.steps.len(), 9);
+    assert!(tables().await.is_empty(), "{:?}", tables().await);
+    migrator.upgrade(&Target::Head).await.unwrap();
+    assert_eq!(tables().await.len(), 6);
 }
 
 /// The original's schema at head, as Flask-Migrate leaves an SQLite database, with one user
