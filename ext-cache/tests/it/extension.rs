@@ -80,3 +80,23 @@ fn a_redis_backend_without_the_feature_fails_the_build() {
         .expect("an error");
     assert!(err.to_string().contains("feature `redis`"), "{err}");
 }
+
+#[tokio::test]
+async fn the_cache_extracts_from_a_bare_axum_state_through_from_ref() {
+    #[derive(Clone)]
+    struct AppState {
+        cache: Cache,
+    }
+    impl axum::extract::FromRef<AppState> for Cache {
+        fn from_ref(state: &AppState) -> Self {
+            state.cache.clone()
+        }
+    }
+    async fn remember(cache: Cache) -> String {
+        cache.add("first", "one").await.unwrap();
+        cache.get::<String>("first").await.unwrap().unwrap_or_default()
+    }
+    let router = axum::Router::new().route("/", get(remember)).with_state(AppState { cache: Cache::memory() });
+    let client = phial_core::testing::TestClient::new(router);
+    assert_eq!(client.get("/").await.text(), "one");
+}
