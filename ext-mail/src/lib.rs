@@ -39,12 +39,28 @@
 //! what is sent, for tests; in the `testing` profile sending is suppressed unless
 //! `mail.suppress_send = false`, as with Flask-Mail.
 //!
+//! # Delivery: now, in the background, or with the database
+//!
+//! | | call | if the server is down | if the app stops |
+//! |---|---|---|---|
+//! | now | [`Mail::send`], [`Mail::send_many`] | the error, within `connect_timeout` | — |
+//! | background queue | [`Mail::enqueue`] | retried with exponential backoff (`[mail.queue]`); 5xx refusals are logged and counted ([`Mail::queue_counts`]), not retried | delivered within `queue.drain_timeout`; what is left is logged, not kept |
+//! | transactional outbox (feature `sql`) | `Outbox::add(&tx, message)` | the row waits and is retried | the row waits for the next start |
+//!
+//! The outbox writes the message in the request's SQL transaction, so it is sent if and only
+//! if the request's writes commit; a worker sends committed rows and marks them `sent` or
+//! `failed`. Enable it with `MailExtension::new().outbox()` beside phial-sql's
+//! `SqlExtension`, and take `Outbox` as an extractor.
+//!
+//! Every SMTP step is bounded: `connect_timeout` for the connection, TLS, greeting and login,
+//! `timeout` for each command. A session that failed or timed out is never reused.
+//!
 //! # Feature flags
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `templates` | [`Message::render_body`] / [`Message::render_html`]: bodies from the app's minijinja templates, with the request's context |
-//! | `sql` | the transactional outbox: messages stored in the request's SQL transaction (phial-sql), sent by a worker |
+//! | `templates` | `Message::render_body` / `render_html` and the `Renderer` trait: bodies from the app's minijinja templates, with the request's context |
+//! | `sql` | `Outbox`, the transactional outbox: messages stored in the request's SQL transaction (phial-sql), sent by a worker |
 //!
 //! # Coming from Flask-Mail
 //!
