@@ -46,9 +46,16 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
     // Development applies migrations at startup, as `flask db upgrade` in the original's
     // `boot.sh`; production runs `microblog db upgrade` (or `phial-migrate upgrade`) once.
     let production = env.iter().any(|(name, value)| name == "PHIAL_PROFILE" && value == "production");
+    // The revisions' SQL differs per backend (SERIAL, AUTO_INCREMENT, quoting of `user`).
+    let url = env.iter().find(|(name, _)| name == "DATABASE_URL").map_or("", |(_, url)| url.as_str());
+    let migrations = match phial::sql::Backend::from_url(url) {
+        Ok(phial::sql::Backend::Postgres) => "postgres",
+        Ok(phial::sql::Backend::MySql) => "mysql",
+        _ => "sqlite",
+    };
     let defaults = format!(
         "[app]\ntemplate_folder = \"{CRATE_DIR}/templates\"\n\
-         [migrate]\ndirectory = \"{CRATE_DIR}/migrations/sqlite\"\nupgrade_on_start = {upgrade}\n\
+         [migrate]\ndirectory = \"{CRATE_DIR}/migrations/{migrations}\"\nupgrade_on_start = {upgrade}\n\
          [login]\nlogin_view = \"auth.login\"\n\
          [forms.csrf]\nenabled = false\n",
         upgrade = !production
@@ -81,7 +88,7 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
 /// logged-in user sets `last_seen` (the loader runs once per request that asks who the user
 /// is, which every page does), and the loaded user carries the new time.
 async fn load_user(db: phial::sql::Db, id: String) -> Result<Option<User>, BoxError> {
-    let Ok(id) = id.parse::<i64>() else { return Ok(None) };
+    let Ok(id) = id.parse::<i32>() else { return Ok(None) };
     let now = models::now();
     models::touch_last_seen(&db, id, now).await?;
     let user = models::user_by_id(&db, id).await?;

@@ -6,7 +6,7 @@
 
 use phial::login::AuthUser;
 use phial::sql::{Backend, Db, SqlError};
-use sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Cond, Expr, ExprTrait, InsertStatement, Order, Query, SelectStatement};
 use serde::Serialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -15,8 +15,8 @@ use crate::md5;
 /// A row of `user`, and the logged-in user.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    /// Primary key.
-    pub id: i64,
+    /// Primary key (`INTEGER`: 32 bits on PostgreSQL and MariaDB, as the original declares it).
+    pub id: i32,
     /// Unique user name.
     pub username: String,
     /// Unique e-mail address.
@@ -63,8 +63,8 @@ pub fn avatar(email: &str, size: u32) -> String {
 /// A post with its author's name and address, as the templates show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PostRow {
-    /// Primary key.
-    pub id: i64,
+    /// Primary key (`INTEGER`: 32 bits on PostgreSQL and MariaDB, as the original declares it).
+    pub id: i32,
     /// The text.
     pub body: String,
     /// When it was written (naive UTC).
@@ -80,7 +80,7 @@ pub struct PostRow {
 /// A post as templates see it.
 #[derive(Debug, Serialize)]
 pub struct PostView {
-    id: i64,
+    id: i32,
     body: String,
     timestamp: String,
     language: Option<String>,
@@ -153,7 +153,7 @@ fn select_user() -> SelectStatement {
 }
 
 /// The user with `id`.
-pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, SqlError> {
+pub async fn user_by_id(db: &Db, id: i32) -> Result<Option<User>, SqlError> {
     db.fetch_optional(select_user().and_where(Expr::col("id").eq(id))).await
 }
 
@@ -175,24 +175,24 @@ pub async fn user_or_404(db: &Db, username: &str) -> Result<User, SqlError> {
 }
 
 /// Adds a user; returns its id.
-pub async fn create_user(db: &Db, username: &str, email: &str, password_hash: &str) -> Result<i64, SqlError> {
+pub async fn create_user(db: &Db, username: &str, email: &str, password_hash: &str) -> Result<i32, SqlError> {
     let insert = Query::insert()
         .into_table("user")
         .columns(["username", "email", "password_hash", "last_seen"])
         .values_panic([username.into(), email.into(), password_hash.into(), timestamp_value(db.backend(), now())])
         .to_owned();
-    db.insert(&insert, "id").await
+    insert_returning_id(db, insert).await
 }
 
 /// Stores a new password hash (a rehash at login, or a reset).
-pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), SqlError> {
+pub async fn set_password_hash(db: &Db, id: i32, hash: &str) -> Result<(), SqlError> {
     let update =
         Query::update().table("user").value("password_hash", hash).and_where(Expr::col("id").eq(id)).to_owned();
     db.execute(&update).await.map(drop)
 }
 
 /// The original's `before_request`: `current_user.last_seen = now`.
-pub async fn touch_last_seen(db: &Db, id: i64, at: PrimitiveDateTime) -> Result<(), SqlError> {
+pub async fn touch_last_seen(db: &Db, id: i32, at: PrimitiveDateTime) -> Result<(), SqlError> {
     let update = Query::update()
         .table("user")
         .value("last_seen", timestamp_value(db.backend(), at))
@@ -202,7 +202,7 @@ pub async fn touch_last_seen(db: &Db, id: i64, at: PrimitiveDateTime) -> Result<
 }
 
 /// Saves the edit-profile form.
-pub async fn update_profile(db: &Db, id: i64, username: &str, about_me: Option<&str>) -> Result<(), SqlError> {
+pub async fn update_profile(db: &Db, id: i32, username: &str, about_me: Option<&str>) -> Result<(), SqlError> {
     let update = Query::update()
         .table("user")
         .values([("username", username.into()), ("about_me", about_me.map(str::to_owned).into())])
@@ -212,13 +212,25 @@ pub async fn update_profile(db: &Db, id: i64, username: &str, about_me: Option<&
 }
 
 /// Adds a post by `user_id`.
-pub async fn create_post(db: &Db, user_id: i64, body: &str, language: &str) -> Result<i64, SqlError> {
+pub async fn create_post(db: &Db, user_id: i32, body: &str, language: &str) -> Result<i32, SqlError> {
     let insert = Query::insert()
         .into_table("post")
         .columns(["body", "timestamp", "user_id", "language"])
         .values_panic([body.into(), timestamp_value(db.backend(), now()), user_id.into(), language.into()])
         .to_owned();
-    db.insert(&insert, "id").await
+    insert_returning_id(db, insert).await
+}
+
+/// Runs `insert` and returns the new row's `id`. `Db::insert` reads the id as a `BIGINT`,
+/// which PostgreSQL refuses for the original's `SERIAL` (32-bit) keys, so there the id comes
+/// back through `RETURNING` as an `i32`.
+async fn insert_returning_id(db: &Db, mut insert: InsertStatement) -> Result<i32, SqlError> {
+    if db.backend() == Backend::Postgres {
+        insert.returning_col("id");
+        return db.fetch_scalar(&insert).await;
+    }
+    let id = db.insert(&insert, "id").await?;
+    i32::try_from(id).map_err(|_| SqlError::Config(format!("row id {id} does not fit the INTEGER column")))
 }
 
 /// Posts with their authors, newest first; narrowed by the callers.
@@ -235,7 +247,7 @@ fn select_posts() -> SelectStatement {
 }
 
 /// `User.following_posts()`: the user's own posts and those of the users they follow.
-pub fn following_posts(user_id: i64) -> SelectStatement {
+pub fn following_posts(user_id: i32) -> SelectStatement {
     let followed = Query::select()
         .column("followed_id")
         .from("followers")
@@ -256,7 +268,7 @@ pub fn all_posts() -> SelectStatement {
 }
 
 /// The posts of one user (profile).
-pub fn posts_of(user_id: i64) -> SelectStatement {
+pub fn posts_of(user_id: i32) -> SelectStatement {
     let mut select = select_posts();
     select.and_where(Expr::col(("post", "user_id")).eq(user_id));
     select
@@ -285,7 +297,7 @@ async fn count(db: &Db, select: SelectStatement) -> Result<i64, SqlError> {
 }
 
 /// How many users follow `user_id`.
-pub async fn followers_count(db: &Db, user_id: i64) -> Result<i64, SqlError> {
+pub async fn followers_count(db: &Db, user_id: i32) -> Result<i64, SqlError> {
     count(
         db,
         Query::select()
@@ -298,7 +310,7 @@ pub async fn followers_count(db: &Db, user_id: i64) -> Result<i64, SqlError> {
 }
 
 /// How many users `user_id` follows.
-pub async fn following_count(db: &Db, user_id: i64) -> Result<i64, SqlError> {
+pub async fn following_count(db: &Db, user_id: i32) -> Result<i64, SqlError> {
     count(
         db,
         Query::select()
@@ -311,18 +323,18 @@ pub async fn following_count(db: &Db, user_id: i64) -> Result<i64, SqlError> {
 }
 
 /// Whether `fan` follows `star`.
-pub async fn is_following(db: &Db, fan: i64, star: i64) -> Result<bool, SqlError> {
+pub async fn is_following(db: &Db, fan: i32, star: i32) -> Result<bool, SqlError> {
     let select = Query::select()
         .column("follower_id")
         .from("followers")
         .and_where(Expr::col("follower_id").eq(fan))
         .and_where(Expr::col("followed_id").eq(star))
         .to_owned();
-    Ok(db.fetch_optional::<(i64,), _>(&select).await?.is_some())
+    Ok(db.fetch_optional::<(i32,), _>(&select).await?.is_some())
 }
 
 /// `User.follow`: `fan` follows `star` (once, however often asked).
-pub async fn follow(db: &Db, fan: i64, star: i64) -> Result<(), SqlError> {
+pub async fn follow(db: &Db, fan: i32, star: i32) -> Result<(), SqlError> {
     if is_following(db, fan, star).await? {
         return Ok(());
     }
@@ -335,7 +347,7 @@ pub async fn follow(db: &Db, fan: i64, star: i64) -> Result<(), SqlError> {
 }
 
 /// `User.unfollow`: `fan` stops following `star`.
-pub async fn unfollow(db: &Db, fan: i64, star: i64) -> Result<(), SqlError> {
+pub async fn unfollow(db: &Db, fan: i32, star: i32) -> Result<(), SqlError> {
     let delete = Query::delete()
         .from_table("followers")
         .and_where(Expr::col("follower_id").eq(fan))

@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 mod auth;
+mod backends;
 mod pages;
 mod schema;
 
@@ -21,7 +22,8 @@ pub(crate) struct Site {
     pub(crate) app: RunningApp,
     /// A client with its own cookie jar.
     pub(crate) client: TestClient,
-    _dir: tempfile::TempDir,
+    /// What must outlive the app: its temporary folder or database.
+    _keep: Box<dyn std::any::Any + Send>,
 }
 
 impl Site {
@@ -34,9 +36,14 @@ impl Site {
     /// A site on the database `dir/app.db`, which may already exist.
     pub(crate) async fn on(dir: tempfile::TempDir) -> Self {
         let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+        Self::at(&url, Box::new(dir)).await
+    }
+
+    /// A site on the database at `url`, keeping `keep` (what owns the database) alive.
+    pub(crate) async fn at(url: &str, keep: Box<dyn std::any::Any + Send>) -> Self {
         let env = [
             ("SECRET_KEY", "test-secret-key"),
-            ("DATABASE_URL", url.as_str()),
+            ("DATABASE_URL", url),
             // Cheap argon2id: these tests are about flows, not hash strength.
             ("PHIAL_LOGIN__PASSWORD__MEMORY_KIB", "64"),
             ("PHIAL_LOGIN__PASSWORD__ITERATIONS", "1"),
@@ -52,7 +59,7 @@ impl Site {
             })
             .service(app.service());
         let client = TestClient::from_service(browser);
-        Self { app, client, _dir: dir }
+        Self { app, client, _keep: keep }
     }
 
     /// The app's database.

@@ -1,0 +1,56 @@
+//! The same app on PostgreSQL and MariaDB: the per-backend revisions apply and downgrade, and
+//! the main flows work. Skipped with a notice when a server is down, unless
+//! `PHIAL_TEST_REQUIRE_SERVICES=1`.
+
+use phial::axum::http::StatusCode;
+use phial::migrate::{MigrateConfig, Migrator, Target};
+use phial::sql::testing::TestDatabase;
+
+use crate::{Site, csrf_token, follow_flash};
+
+async fn flows_and_migrations_work(database: TestDatabase, directory: &str) {
+    let url = database.url().to_owned();
+    let site = Site::at(&url, Box::new(database)).await;
+    site.register("john").await;
+    site.register("susan").await;
+    let client = &site.client;
+    site.login(client, "susan").await;
+    let token = csrf_token(client, "/index").await;
+    let response =
+        client.post("/index").form(&[("csrf_token", token.as_str()), ("post", "hello from susan")]).send().await;
+    assert_eq!(response.location(), Some("/index"));
+    client.get("/auth/logout").send().await;
+
+    site.login(client, "john").await;
+    let token = csrf_token(client, "/user/susan").await;
+    let response = client.post("/follow/susan").form(&[("csrf_token", token.as_str())]).send().await;
+    let html = follow_flash(client, &response).await;
+    assert!(html.contains("You are following susan!") && html.contains("1 followers, 0 following"), "{html}");
+    let response =
+        client.post("/index").form(&[("csrf_token", token.as_str()), ("post", "hello from john")]).send().await;
+    assert_eq!(response.location(), Some("/index"));
+    let index = client.get("/index").send().await;
+    index.assert_status(StatusCode::OK);
+    let html = index.html();
+    let (john, susan) = (html.find("hello from john").unwrap(), html.find("hello from susan").unwrap());
+    assert!(john < susan, "newest first: {html}");
+    assert!(client.get("/user/john").send().await.html().contains("0 followers, 1 following"));
+
+    let mut config = MigrateConfig::default();
+    config.directory = format!("{}/migrations/{directory}", env!("CARGO_MANIFEST_DIR")).into();
+    let migrator = Migrator::new(site.db(), &config).unwrap();
+    assert_eq!(migrator.downgrade(&Target::Base).await.unwrap().steps.len(), 9);
+    assert_eq!(migrator.upgrade(&Target::Head).await.unwrap().steps.len(), 9);
+}
+
+#[tokio::test]
+async fn postgres() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    flows_and_migrations_work(database, "postgres").await;
+}
+
+#[tokio::test]
+async fn mariadb() {
+    let Some(database) = TestDatabase::mysql().await else { return };
+    flows_and_migrations_work(database, "mysql").await;
+}
