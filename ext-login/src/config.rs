@@ -65,7 +65,8 @@ pub struct LoginConfig {
     /// phial sends `Lax` as its session cookie does.
     pub remember_cookie_samesite: SameSite,
     /// Where remember-me tokens and per-user epochs live: `"memory"` (one process; the
-    /// default) or `"redis"` (phial-core's shared connection; feature `redis`), unless the app
+    /// default), `"redis"` (phial-core's shared connection; feature `redis`) or `"sql"`
+    /// (phial-sql's default database; feature `sql`), unless the app
     /// gives [`LoginExtension::remember_store`](crate::LoginExtension::remember_store).
     pub remember_store: String,
     /// How many reverse proxies in front of the app append to `X-Forwarded-For`; `0` (the

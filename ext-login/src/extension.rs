@@ -238,6 +238,15 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
                 }
                 #[cfg(feature = "redis")]
                 "redis" => {} // in `start`, from the shared connection
+                #[cfg(feature = "sql")]
+                "sql" => {} // in `start`, from phial-sql's default database
+                #[cfg(not(feature = "sql"))]
+                "sql" => {
+                    return Err(Error::config(
+                        "login.remember_store",
+                        "`sql` needs the `sql` feature of phial-login (phial's `login` and `sql` features)",
+                    ));
+                }
                 #[cfg(not(feature = "redis"))]
                 "redis" => {
                     return Err(Error::config(
@@ -248,7 +257,7 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
                 other => {
                     return Err(Error::config(
                         "login.remember_store",
-                        format!("unknown remember store `{other}`; use `memory` or `redis`"),
+                        format!("unknown remember store `{other}`; use `memory`, `redis` or `sql`"),
                     ));
                 }
             }
@@ -282,7 +291,36 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
             let redis = ctx.require::<phial_core::redis::Redis>()?.clone();
             let _ = shared.store.set(Arc::new(crate::RedisRememberStore::new(redis)) as Arc<dyn RememberStore>);
         }
-        #[cfg(not(feature = "redis"))]
+        #[cfg(feature = "sql")]
+        if self.store.is_none() && config.remember_store == "sql" {
+            let db = ctx
+                .require::<phial_sql::Databases>()
+                .map_err(|_| {
+                    Error::config(
+                        "login.remember_store",
+                        "`sql` needs `SqlExtension` with `.tables(SqlRememberStore::tables())`",
+                    )
+                })?
+                .default_db()
+                .clone();
+            let store = crate::SqlRememberStore::new(db);
+            let sweeper = store.clone();
+            ctx.spawn("remember-token-cleanup", move |mut stop| async move {
+                let mut ticks = tokio::time::interval(std::time::Duration::from_hours(1));
+                loop {
+                    tokio::select! {
+                        _ = ticks.tick() => {
+                            if let Err(err) = sweeper.delete_expired().await {
+                                tracing::warn!(error = %err, "login: deleting expired remember tokens failed; will retry");
+                            }
+                        }
+                        () = stop.stopped() => return,
+                    }
+                }
+            });
+            let _ = shared.store.set(Arc::new(store) as Arc<dyn RememberStore>);
+        }
+        #[cfg(not(any(feature = "redis", feature = "sql")))]
         let _ = config;
         if ctx.profile() == Profile::Production {
             // The dummy hash that makes an unknown user cost a wrong password's time, made now

@@ -74,8 +74,9 @@
 //!
 //! `login.remember_store = "memory"` (default) keeps tokens in the process: right for one
 //! instance and for tests. `"redis"` (feature `redis`, with phial-core's `RedisExtension`)
-//! shares tokens and epochs between instances, so a revocation is exact everywhere. Any other
-//! store implements [`RememberStore`] and is given with [`LoginExtension::remember_store`].
+//! shares tokens and epochs between instances, so a revocation is exact everywhere; so does
+//! `"sql"` (feature `sql`: `SqlRememberStore`, two tables in phial-sql's default database) for
+//! apps with one database and no Redis. Any other store implements [`RememberStore`] and is given with [`LoginExtension::remember_store`].
 //!
 //! # Feature flags
 //!
@@ -83,6 +84,7 @@
 //! |---|---|
 //! | `templates` | `current_user` in templates rendered after the user was resolved |
 //! | `redis` | `RedisRememberStore` on phial-core's shared Redis connection (`login.remember_store = "redis"`) |
+//! | `sql` | `SqlRememberStore` in phial-sql's default database (`login.remember_store = "sql"`) |
 //! | `testing` | [`testing`]: log a user in from a test without the login form (Flask-Login's `FlaskLoginClient`) |
 //!
 //! # Coming from Flask-Login
@@ -145,6 +147,9 @@ mod remember;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 mod remember_redis;
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+mod remember_sql;
 mod signals;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -165,5 +170,8 @@ pub use remember::{MemoryRememberStore, RememberRecord, RememberStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use remember_redis::RedisRememberStore;
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+pub use remember_sql::SqlRememberStore;
 pub use signals::Unauthorized;
 pub use user::{Anonymous, AuthUser, RequestLoader, UserLoader};

@@ -57,6 +57,22 @@ impl SqlExtension {
         self
     }
 
+    /// Declares several tables, e.g. those another extension keeps its data in
+    /// (`SqlRememberStore::tables()` of phial-login).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_sql::{SqlExtension, SqlSessionStore};
+    ///
+    /// let sql = SqlExtension::new().tables([SqlSessionStore::table()]);
+    /// # let _ = sql;
+    /// ```
+    pub fn tables(mut self, tables: impl IntoIterator<Item = Table>) -> Self {
+        self.tables.extend(tables);
+        self
+    }
+
     /// Creates missing declared tables on every bind at start (Flask's `db.create_all()` in
     /// `create_app`). Handy for development and tests; use migrations in production.
     pub fn create_all_on_start(mut self) -> Self {

@@ -92,7 +92,12 @@ impl Table {
         let create = self.create.clone().if_not_exists().to_owned();
         db.execute_schema(&create).await?;
         for index in &self.indexes {
-            db.execute_schema(&index.clone().if_not_exists().to_owned()).await?;
+            match db.execute_schema(&index.clone().if_not_exists().to_owned()).await {
+                // MySQL has no `CREATE INDEX IF NOT EXISTS` (sea-query leaves the clause out for
+                // it): an index that exists already is what was asked for.
+                Err(err) if is_duplicate_index(&err) => {}
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -106,4 +111,14 @@ impl Table {
         let drop = sea_query::Table::drop().table(self.name.clone()).if_exists().to_owned();
         db.execute_schema(&drop).await
     }
+}
+
+/// Whether `err` is MySQL/MariaDB's "Duplicate key name" (1061).
+fn is_duplicate_index(err: &SqlError) -> bool {
+    #[cfg(feature = "mysql")]
+    if let SqlError::Query(sqlx::Error::Database(db_err)) = err {
+        return db_err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().is_some_and(|e| e.number() == 1061);
+    }
+    let _ = err;
+    false
 }

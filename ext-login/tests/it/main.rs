@@ -9,6 +9,8 @@ mod redirects;
 mod remember;
 #[cfg(feature = "redis")]
 mod remember_redis;
+#[cfg(feature = "sql")]
+mod remember_sql;
 mod signals;
 #[cfg(feature = "templates")]
 mod templates;

@@ -198,3 +198,15 @@ async fn sql_store_without_session_store_call_says_what_to_add() {
         .expect("startup fails");
     assert!(err.to_string().contains("SqlExtension::session_store()"), "{err}");
 }
+
+#[tokio::test]
+async fn create_all_twice_leaves_tables_and_indexes_as_they_are_on_every_backend() {
+    for db in TestDatabase::available().await {
+        let databases =
+            Databases::connect(&db.config(), std::path::Path::new("."), vec![SqlSessionStore::table()]).await.unwrap();
+        // A second instance of an app starting on the same database runs create_all again.
+        databases.create_all("default").await.unwrap();
+        databases.create_all("default").await.unwrap_or_else(|err| panic!("{:?}: {err}", db.backend()));
+        databases.close().await;
+    }
+}
