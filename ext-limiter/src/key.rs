@@ -82,13 +82,33 @@ impl KeyFunc {
     /// The key of this request, if any.
     pub(crate) fn key(&self, parts: &Parts, trusted_proxies: usize) -> Option<String> {
         match &self.0 {
-            Kind::Peer => client_address(parts, trusted_proxies).map(|ip| ip.to_string()),
+            Kind::Peer => client_address(parts, trusted_proxies).map(ip_text),
             Kind::Header(name) => {
                 parts.headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_owned)
             }
             Kind::Custom(key) => key(parts).filter(|k| !k.is_empty()),
         }
     }
+}
+
+/// `ip` as text, as `Display` writes it; version 4 addresses by hand, because `Display` goes through the
+/// formatter's padding machinery and this runs on every request.
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else { return ip.to_string() };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
 }
 
 /// The client's address: the TCP peer, or with `trusted_proxies = N > 0` the N-th address from
@@ -157,6 +177,14 @@ mod tests {
         assert_eq!(KeyFunc::peer_address().key(&p, 4).as_deref(), Some("10.0.0.1"));
         // Garbage is not a key.
         assert_eq!(KeyFunc::peer_address().key(&parts(&["nonsense"]), 1).as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn ipv4_text_matches_display() {
+        for ip in ["0.0.0.0", "10.0.0.1", "203.0.113.255", "99.100.9.199", "255.255.255.255", "::1", "2001:db8::7"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
     }
 
     #[test]

@@ -243,7 +243,7 @@ impl Limiter {
     /// the listing: the route's own, else its blueprint's, else the defaults; plus the
     /// application limits. Empty for exempt routes.
     pub fn limits_for(&self, route: &str, method: &Method) -> Vec<RateLimitItem> {
-        self.select(route, method).into_iter().map(|(_, item)| item).collect()
+        self.select(route, method).into_iter().map(|(limit, i)| limit.items[i]).collect()
     }
 
     fn is_exempt(&self, route: &str) -> bool {
@@ -251,7 +251,7 @@ impl Limiter {
     }
 
     /// The (limit, item) pairs for a request, in Flask-Limiter's order: shortest window first.
-    fn select(&self, route: &str, method: &Method) -> Vec<(&ParsedLimit, RateLimitItem)> {
+    fn select(&self, route: &str, method: &Method) -> Vec<(&ParsedLimit, usize)> {
         let inner = &self.0;
         if self.is_exempt(route) {
             return Vec::new();
@@ -260,14 +260,16 @@ impl Limiter {
             inner.blueprints.iter().find(|(prefix, _)| under(route, prefix)).map(|(_, limits)| limits.as_slice())
         });
         let chosen = own.unwrap_or(&inner.defaults);
-        let mut pairs: Vec<(&ParsedLimit, RateLimitItem)> = inner
+        let mut pairs: Vec<(&ParsedLimit, usize)> = inner
             .application
             .iter()
             .chain(chosen)
             .filter(|l| l.limit.applies_to(method))
-            .flat_map(|l| l.items.iter().map(move |item| (l, *item)))
+            .flat_map(|l| (0..l.items.len()).map(move |i| (l, i)))
             .collect();
-        pairs.sort_by_key(|(_, item)| item.granularity().seconds());
+        if pairs.len() > 1 {
+            pairs.sort_by_key(|(l, i)| l.items[*i].granularity().seconds());
+        }
         pairs
     }
 
@@ -280,7 +282,8 @@ impl Limiter {
             return Ok(checked);
         }
         let mut default_key: Option<Option<String>> = None;
-        for (limit, item) in pairs {
+        for (limit, i) in pairs {
+            let item = limit.items[i];
             if limit.limit.exempt_when.as_ref().is_some_and(|exempt| exempt(parts)) {
                 continue;
             }
@@ -294,7 +297,7 @@ impl Limiter {
             };
             let Some(key) = key else { continue };
             let scope = limit.limit.scope_for(route, &parts.method);
-            let storage_key = self.storage_key(&item, key, &scope);
+            let storage_key = self.storage_key(&limit.suffixes[i], key, &scope);
             let deduct_later = limit.limit.deduct_when.is_some();
             let outcome =
                 inner.backend.acquire(inner.strategy, &storage_key, &item, limit.limit.cost, deduct_later).await?;
@@ -342,12 +345,20 @@ impl Limiter {
         Ok(())
     }
 
-    fn storage_key(&self, item: &RateLimitItem, key: &str, scope: &str) -> String {
-        if self.0.key_prefix.is_empty() {
-            item.key_for(&[key, scope])
-        } else {
-            item.key_for(&[&self.0.key_prefix, key, scope])
+    /// `limits`' key layout: `LIMITER/[<prefix>/]<key>/<scope><suffix>`.
+    fn storage_key(&self, suffix: &str, key: &str, scope: &str) -> String {
+        let prefix = &self.0.key_prefix;
+        let mut out = String::with_capacity(10 + prefix.len() + key.len() + scope.len() + suffix.len());
+        out.push_str("LIMITER/");
+        if !prefix.is_empty() {
+            out.push_str(prefix);
+            out.push('/');
         }
+        out.push_str(key);
+        out.push('/');
+        out.push_str(scope);
+        out.push_str(suffix);
+        out
     }
 }
 

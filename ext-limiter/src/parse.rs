@@ -144,17 +144,10 @@ impl RateLimitItem {
         Self { amount, ..self }
     }
 
-    /// `limits`' storage key: `LIMITER/<identifiers…>/<amount>/<multiples>/<unit>`.
-    pub(crate) fn key_for(&self, identifiers: &[&str]) -> String {
-        use std::fmt::Write as _;
-        let mut key = String::with_capacity(64);
-        key.push_str("LIMITER");
-        for id in identifiers {
-            key.push('/');
-            key.push_str(id);
-        }
-        let _ = write!(key, "/{}/{}/{}", self.amount, self.multiples, self.granularity.name());
-        key
+    /// The end of `limits`' storage key for this limit: `/<amount>/<multiples>/<unit>`, after
+    /// `LIMITER/<identifiers…>`.
+    pub(crate) fn key_suffix(&self) -> String {
+        format!("/{}/{}/{}", self.amount, self.multiples, self.granularity.name())
     }
 }
 
@@ -342,6 +335,6 @@ mod tests {
     #[test]
     fn keys_follow_limits_layout() {
         let item = parse_many("5/2 seconds").unwrap()[0];
-        assert_eq!(item.key_for(&["1.2.3.4", "index"]), "LIMITER/1.2.3.4/index/5/2/second");
+        assert_eq!(item.key_suffix(), "/5/2/second");
     }
 }

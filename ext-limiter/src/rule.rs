@@ -178,12 +178,15 @@ impl Limit {
 pub(crate) struct ParsedLimit {
     pub(crate) limit: Limit,
     pub(crate) items: Vec<RateLimitItem>,
+    /// Each item's storage key suffix, formatted once rather than per request.
+    pub(crate) suffixes: Vec<String>,
 }
 
 impl ParsedLimit {
     pub(crate) fn new(limit: Limit) -> Result<Self, LimiterError> {
         let items = limit.parse()?;
-        Ok(Self { limit, items })
+        let suffixes = items.iter().map(RateLimitItem::key_suffix).collect();
+        Ok(Self { limit, items, suffixes })
     }
 }
 

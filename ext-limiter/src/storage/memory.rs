@@ -348,8 +348,9 @@ fn moving_window(entry: &mut Entry, item: &RateLimitItem, cost: u64, test: bool,
     };
     let expiry = item.expiry();
     let window_start = now.saturating_sub(expiry);
+    // Newest first: the hits within the window are a prefix, found by binary search.
     let allowed = if test {
-        let in_window = times.iter().take_while(|t| **t > window_start).count() as u64;
+        let in_window = times.partition_point(|t| *t > window_start) as u64;
         in_window.saturating_add(cost) <= item.amount()
     } else if cost > item.amount() {
         false
@@ -365,7 +366,7 @@ fn moving_window(entry: &mut Entry, item: &RateLimitItem, cost: u64, test: bool,
         }
         !blocked
     };
-    let in_window = times.iter().take_while(|t| **t > window_start).count();
+    let in_window = times.partition_point(|t| *t > window_start);
     let reset = if in_window == 0 { now } else { times[in_window - 1] + expiry };
     let remaining = item.amount().saturating_sub(in_window as u64);
     Outcome { allowed, stats: WindowStats { reset, remaining } }
