@@ -6,6 +6,7 @@
 //! DATABASE_URL=sqlite:////srv/microblog/app.db cargo run -p microblog   # the original's database
 //! cargo run -p microblog -- db upgrade             # migrations (also applied at startup in development)
 //! cargo run -p microblog -- routes                 # the URL map
+//! cargo run -p microblog -- seed --users 100 --posts 10000   # demo data (password: password)
 //! ```
 //!
 //! Configuration is the original's: `SECRET_KEY`, `DATABASE_URL` (SQLAlchemy or sqlx URLs),
@@ -20,6 +21,7 @@ pub mod forms;
 pub mod md5;
 pub mod models;
 pub mod pages;
+pub mod seed;
 pub mod web;
 
 use phial::BoxError;
@@ -75,7 +77,8 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .extension(FormsExtension::new())
         .blueprint("/auth", auth::blueprint())
         .blueprint("", pages::blueprint())
-        .template_global("_", phial::minijinja::Value::from_function(gettext));
+        .template_global("_", phial::minijinja::Value::from_function(gettext))
+        .command(seed::command());
     let app = match env.iter().find(|(name, _)| name == "SERVER_NAME") {
         // Flask's SERVER_NAME: the host of external URLs (the reset-password links).
         Some((_, name)) => app.set("app.server_name", name.as_str()),

@@ -4,6 +4,7 @@
 
 mod auth;
 mod backends;
+mod cli;
 mod pages;
 mod schema;
 
@@ -41,14 +42,7 @@ impl Site {
 
     /// A site on the database at `url`, keeping `keep` (what owns the database) alive.
     pub(crate) async fn at(url: &str, keep: Box<dyn std::any::Any + Send>) -> Self {
-        let env = [
-            ("SECRET_KEY", "test-secret-key"),
-            ("DATABASE_URL", url),
-            // Cheap argon2id: these tests are about flows, not hash strength.
-            ("PHIAL_LOGIN__PASSWORD__MEMORY_KIB", "64"),
-            ("PHIAL_LOGIN__PASSWORD__ITERATIONS", "1"),
-        ];
-        let env = env.map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let env = test_env(url, &[]);
         let app = microblog::app(env).profile(Profile::Testing).build().unwrap().start().await.unwrap();
         // A browser: it asks for HTML. (Without `Accept`, phial answers 401s and errors with
         // JSON, as the original's error pages do for 404 and 500.)
@@ -93,6 +87,19 @@ impl Site {
         assert_eq!(response.status(), StatusCode::FOUND, "{}", response.text());
         assert_eq!(response.location(), Some("/index"));
     }
+}
+
+/// The environment of a test app on the database at `url`, plus `extra` variables.
+pub(crate) fn test_env(url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("SECRET_KEY", "test-secret-key"),
+        ("DATABASE_URL", url),
+        // Cheap argon2id: these tests are about flows, not hash strength.
+        ("PHIAL_LOGIN__PASSWORD__MEMORY_KIB", "64"),
+        ("PHIAL_LOGIN__PASSWORD__ITERATIONS", "1"),
+    ];
+    env.extend_from_slice(extra);
+    env.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
 }
 
 /// Submits the login form with `query` after `/auth/login`.

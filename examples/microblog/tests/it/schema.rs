@@ -117,7 +117,7 @@ async fn every_revision_downgrades_to_an_empty_database_and_upgrades_again() {
 
 /// The original's schema at head, as Flask-Migrate leaves an SQLite database, with one user
 /// (Werkzeug pbkdf2 hash of "correct horse battery staple") and one post.
-const ORIGINAL_DATABASE: &str = r"
+pub(crate) const ORIGINAL_DATABASE: &str = r"
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 INSERT INTO alembic_version (version_num) VALUES ('834b1a697901');
 CREATE TABLE user (id INTEGER NOT NULL, username VARCHAR(64) NOT NULL, email VARCHAR(120) NOT NULL,
