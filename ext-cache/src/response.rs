@@ -525,8 +525,14 @@ where
         *own.lock().unwrap_or_else(PoisonError::into_inner) = Some(internal_error());
         return not_stored();
     };
-    let bytes = StoredResponse::encode(parts.status, &parts.headers, &collected.to_bytes());
-    Ok(Computed { bytes, store: true, share: true })
+    let body = collected.to_bytes();
+    if let Some(bytes) = StoredResponse::encode(parts.status, &parts.headers, &body) {
+        return Ok(Computed { bytes, store: true, share: true });
+    }
+    let mut response = Response::from_parts(parts, Body::from(body));
+    response.headers_mut().insert(X_CACHE, MISS);
+    *own.lock().unwrap_or_else(PoisonError::into_inner) = Some(response);
+    not_stored()
 }
 
 fn storable(options: &Options, response: &Response) -> bool {
@@ -564,21 +570,23 @@ struct StoredResponse {
 }
 
 impl StoredResponse {
-    fn encode(status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Bytes {
+    /// `None` when a header or the header count does not fit the format's 16-bit lengths
+    /// (such a response is served, not stored).
+    fn encode(status: StatusCode, headers: &HeaderMap, body: &Bytes) -> Option<Bytes> {
         let etag = headers.get(header::ETAG).map_or_else(|| strong_etag(body), |etag| etag.as_bytes().to_vec());
         let kept: Vec<_> =
             headers.iter().filter(|(name, _)| !NOT_STORED.contains(name) && *name != header::ETAG).collect();
         let mut out = BytesMut::with_capacity(16 + etag.len() + kept.len() * 48 + body.len());
         out.put_u8(RESPONSE_V1);
         out.put_u16(status.as_u16());
-        put_field(&mut out, &etag);
-        out.put_u16(u16::try_from(kept.len()).unwrap_or(u16::MAX));
-        for (name, value) in kept.into_iter().take(usize::from(u16::MAX)) {
-            put_field(&mut out, name.as_str().as_bytes());
-            put_field(&mut out, value.as_bytes());
+        put_field(&mut out, &etag)?;
+        out.put_u16(u16::try_from(kept.len()).ok()?);
+        for (name, value) in kept {
+            put_field(&mut out, name.as_str().as_bytes())?;
+            put_field(&mut out, value.as_bytes())?;
         }
         out.put_slice(body);
-        out.freeze()
+        Some(out.freeze())
     }
 
     /// Reads what [`encode`](Self::encode) wrote; `None` for anything else.
@@ -623,10 +631,10 @@ impl StoredResponse {
     }
 }
 
-fn put_field(out: &mut BytesMut, field: &[u8]) {
-    let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
-    out.put_u16(len);
-    out.put_slice(&field[..usize::from(len)]);
+fn put_field(out: &mut BytesMut, field: &[u8]) -> Option<()> {
+    out.put_u16(u16::try_from(field.len()).ok()?);
+    out.put_slice(field);
+    Some(())
 }
 
 fn take_u16(bytes: &mut Bytes) -> Option<u16> {
@@ -709,7 +717,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
-        let bytes = StoredResponse::encode(StatusCode::OK, &headers, &Bytes::from_static(b"hello"));
+        let bytes = StoredResponse::encode(StatusCode::OK, &headers, &Bytes::from_static(b"hello")).unwrap();
         let stored = StoredResponse::decode(bytes).unwrap();
         assert_eq!(stored.status, StatusCode::OK);
         assert_eq!(stored.body, Bytes::from_static(b"hello"));
@@ -717,6 +725,9 @@ mod tests {
         assert!(!stored.headers.contains_key(header::CONTENT_LENGTH));
         assert!(stored.etag.to_str().unwrap().starts_with('"'));
         assert!(StoredResponse::decode(Bytes::from_static(b"\x02\x00")).is_none());
+        let huge = HeaderValue::from_bytes(&vec![b'a'; 70_000]).unwrap();
+        headers.insert("x-huge", huge);
+        assert!(StoredResponse::encode(StatusCode::OK, &headers, &Bytes::new()).is_none());
     }
 
     #[test]
