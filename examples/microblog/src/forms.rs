@@ -58,6 +58,14 @@ pub struct PostForm {
     pub post: String,
 }
 
+/// `MessageForm`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct MessageForm {
+    /// "Message", 1 to 140 characters.
+    #[validate(custom(function = "phial::forms::data_required"), length(min = 1, max = 140))]
+    pub message: String,
+}
+
 /// `EmptyForm`: only the CSRF token and the submit button (follow and unfollow).
 #[derive(Debug, Deserialize, Validate)]
 pub struct EmptyForm {}

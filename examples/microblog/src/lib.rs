@@ -94,8 +94,10 @@ async fn load_user(db: phial::sql::Db, id: String) -> Result<Option<User>, BoxEr
     let Ok(id) = id.parse::<i32>() else { return Ok(None) };
     let now = models::now();
     models::touch_last_seen(&db, id, now).await?;
-    let user = models::user_by_id(&db, id).await?;
-    Ok(user.map(|user| User { last_seen: Some(now), ..user }))
+    let Some(mut user) = models::user_by_id(&db, id).await? else { return Ok(None) };
+    user.last_seen = Some(now);
+    user.unread_messages = models::unread_message_count(&db, &user).await?;
+    Ok(Some(user))
 }
 
 /// `_('text', name=value)` in templates: Flask-Babel's `gettext` with `%(name)s` and

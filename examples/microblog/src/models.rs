@@ -27,11 +27,17 @@ pub struct User {
     pub about_me: Option<String>,
     /// When the user last made a request (naive UTC).
     pub last_seen: Option<PrimitiveDateTime>,
+    /// When the user last opened their messages (naive UTC).
+    pub last_message_read_time: Option<PrimitiveDateTime>,
+    /// Messages received since then; set by the user loader for the navigation bar's badge.
+    #[sqlx(skip)]
+    pub unread_messages: i64,
 }
 
 impl User {
     /// The columns [`User`] reads.
-    pub const COLUMNS: [&'static str; 6] = ["id", "username", "email", "password_hash", "about_me", "last_seen"];
+    pub const COLUMNS: [&'static str; 7] =
+        ["id", "username", "email", "password_hash", "about_me", "last_seen", "last_message_read_time"];
 
     /// The Gravatar URL of the user's avatar, `size` pixels square.
     pub fn avatar(&self, size: u32) -> String {
@@ -50,7 +56,7 @@ impl AuthUser for User {
     }
 
     fn template_fields(&self) -> serde_json::Value {
-        serde_json::json!({ "username": self.username })
+        serde_json::json!({ "username": self.username, "unread_message_count": self.unread_messages })
     }
 }
 
@@ -354,4 +360,92 @@ pub async fn unfollow(db: &Db, fan: i32, star: i32) -> Result<(), SqlError> {
         .and_where(Expr::col("followed_id").eq(star))
         .to_owned();
     db.execute(&delete).await.map(drop)
+}
+
+/// `User.unread_message_count()`: messages received after `last_message_read_time`.
+pub async fn unread_message_count(db: &Db, user: &User) -> Result<i64, SqlError> {
+    let mut select = Query::select();
+    select.column("id").from("message").and_where(Expr::col("recipient_id").eq(user.id));
+    if let Some(read) = user.last_message_read_time {
+        select.and_where(Expr::col("timestamp").gt(timestamp_value(db.backend(), read)));
+    }
+    count(db, select).await
+}
+
+/// Sends a message.
+pub async fn create_message(db: &Db, sender: i32, recipient: i32, body: &str) -> Result<i32, SqlError> {
+    let insert = Query::insert()
+        .into_table("message")
+        .columns(["sender_id", "recipient_id", "body", "timestamp"])
+        .values_panic([sender.into(), recipient.into(), body.into(), timestamp_value(db.backend(), now())])
+        .to_owned();
+    insert_returning_id(db, insert).await
+}
+
+/// The messages `recipient` received, with their senders, newest first, as [`PostRow`]s (the
+/// original shows them with the post template).
+pub fn messages_received(recipient: i32) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .columns([("message", "id"), ("message", "body"), ("message", "timestamp")])
+        .expr_as(Expr::val(Option::<String>::None), "language")
+        .columns([("user", "username"), ("user", "email")])
+        .from("message")
+        .inner_join("user", Expr::col(("user", "id")).equals(("message", "sender_id")))
+        .and_where(Expr::col(("message", "recipient_id")).eq(recipient))
+        .order_by(("message", "timestamp"), Order::Desc)
+        .order_by(("message", "id"), Order::Desc);
+    select
+}
+
+/// Records that the user read their messages now.
+pub async fn mark_messages_read(db: &Db, user_id: i32, at: PrimitiveDateTime) -> Result<(), SqlError> {
+    let update = Query::update()
+        .table("user")
+        .value("last_message_read_time", timestamp_value(db.backend(), at))
+        .and_where(Expr::col("id").eq(user_id))
+        .to_owned();
+    db.execute(&update).await.map(drop)
+}
+
+/// `User.add_notification(name, data)`: replaces the user's notification of that name.
+pub async fn add_notification(db: &Db, user_id: i32, name: &str, data: &serde_json::Value) -> Result<(), SqlError> {
+    let delete = Query::delete()
+        .from_table("notification")
+        .and_where(Expr::col("user_id").eq(user_id))
+        .and_where(Expr::col("name").eq(name))
+        .to_owned();
+    db.execute(&delete).await?;
+    // `time.time()`: seconds since the epoch as a float.
+    let timestamp =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64());
+    let insert = Query::insert()
+        .into_table("notification")
+        .columns(["name", "user_id", "timestamp", "payload_json"])
+        .values_panic([name.into(), user_id.into(), timestamp.into(), data.to_string().into()])
+        .to_owned();
+    db.execute(&insert).await.map(drop)
+}
+
+/// A row of `notification`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRow {
+    /// What it is about (`unread_message_count`, `task_progress`).
+    pub name: String,
+    /// Seconds since the epoch.
+    pub timestamp: f64,
+    /// The JSON payload, as text.
+    pub payload_json: String,
+}
+
+/// The user's notifications newer than `since`, oldest first.
+pub async fn notifications_since(db: &Db, user_id: i32, since: f64) -> Result<Vec<NotificationRow>, SqlError> {
+    let select = Query::select()
+        .columns(["name", "timestamp", "payload_json"])
+        .from("notification")
+        .and_where(Expr::col("user_id").eq(user_id))
+        .and_where(Expr::col("timestamp").gt(since))
+        .order_by("timestamp", Order::Asc)
+        .to_owned();
+    db.fetch_all(&select).await
 }

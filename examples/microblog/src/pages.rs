@@ -1,6 +1,7 @@
 //! The `main` blueprint (`app/main/routes.py`): index, explore, profiles, edit profile,
 //! follow and unfollow.
 
+use phial::axum::Json;
 use phial::axum::extract::{Path, Query, State};
 use phial::axum::response::{IntoResponse, Response};
 use phial::axum::routing::{get, post};
@@ -9,10 +10,10 @@ use phial::login::CurrentUser;
 use phial::minijinja::context;
 use phial::prelude::*;
 use phial::sql::Db;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::MicroblogConfig;
-use crate::forms::{EditProfileForm, EmptyForm, FormView, Kind, PostForm, validate_on_submit};
+use crate::forms::{EditProfileForm, EmptyForm, FormView, Kind, MessageForm, PostForm, validate_on_submit};
 use crate::models::{self, PostView, User};
 use crate::web::{PageLinks, PageQuery, found, render};
 
@@ -28,6 +29,9 @@ pub fn blueprint() -> Blueprint {
         .endpoint("edit_profile", "/edit_profile", get(edit_profile).post(edit_profile))
         .endpoint("follow", "/follow/{username}", post(follow))
         .endpoint("unfollow", "/unfollow/{username}", post(unfollow))
+        .endpoint("send_message", "/send_message/{recipient}", get(send_message).post(send_message))
+        .endpoint("messages", "/messages", get(messages))
+        .endpoint("notifications", "/notifications", get(notifications))
 }
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
@@ -248,4 +252,75 @@ async fn follow_or_unfollow(
         }
     }
     Ok(found(&profile))
+}
+
+#[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
+async fn send_message(
+    CurrentUser(me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    session: Session,
+    csrf: Csrf,
+    template: Template,
+    Path(recipient): Path<String>,
+    mut form: Form<MessageForm>,
+) -> Result<Response, HttpError> {
+    let user = models::user_or_404(&db, &recipient).await?;
+    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+        models::create_message(&db, me.id, user.id, &valid.message).await?;
+        let unread = models::unread_message_count(&db, &user).await?;
+        models::add_notification(&db, user.id, "unread_message_count", &unread.into()).await?;
+        session.flash("Your message has been sent.");
+        return Ok(found(&state.url_for("main.user", [("username", recipient.as_str())])?));
+    }
+    let view = FormView::new("Submit").hidden(&form).field(&form, "message", "Message", Kind::Textarea, true);
+    let html = render(&template, "send_message.html", context! { title => "Send Message", form => view, recipient })?;
+    Ok(html.into_response())
+}
+
+async fn messages(
+    CurrentUser(me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    Ext(config): Ext<MicroblogConfig>,
+    template: Template,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, HttpError> {
+    models::mark_messages_read(&db, me.id, models::now()).await?;
+    models::add_notification(&db, me.id, "unread_message_count", &0.into()).await?;
+    let page = query.page();
+    let (messages, has_next) =
+        models::page_of_posts(&db, models::messages_received(me.id), page, config.posts_per_page).await?;
+    let links = PageLinks::new(&state, "main.messages", &[], page, has_next)?;
+    let messages: Vec<PostView> = messages.into_iter().map(PostView::from).collect();
+    // The badge was counted before this request read the messages.
+    let html = render(
+        &template,
+        "messages.html",
+        context! { messages, prev_url => links.prev_url, next_url => links.next_url, unread_override => 0 },
+    )?;
+    Ok(html.into_response())
+}
+
+/// `?since=` of the notifications endpoint, read as `request.args.get('since', 0.0, type=float)`.
+#[derive(Debug, Deserialize)]
+struct SinceQuery {
+    since: Option<String>,
+}
+
+async fn notifications(
+    CurrentUser(me): CurrentUser<User>,
+    db: Db,
+    Query(query): Query<SinceQuery>,
+) -> Result<Json<serde_json::Value>, HttpError> {
+    let since = query.since.as_deref().and_then(|since| since.trim().parse::<f64>().ok()).unwrap_or(0.0);
+    let rows = models::notifications_since(&db, me.id, since).await?;
+    let list: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|row| {
+            let data: serde_json::Value = serde_json::from_str(&row.payload_json).unwrap_or(serde_json::Value::Null);
+            serde_json::json!({ "name": row.name, "data": data, "timestamp": row.timestamp })
+        })
+        .collect();
+    Ok(Json(list.into()))
 }

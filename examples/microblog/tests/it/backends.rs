@@ -35,6 +35,18 @@ async fn flows_and_migrations_work(database: TestDatabase, directory: &str) {
     let (john, susan) = (html.find("hello from john").unwrap(), html.find("hello from susan").unwrap());
     assert!(john < susan, "newest first: {html}");
     assert!(client.get("/user/john").send().await.html().contains("0 followers, 1 following"));
+    let token = csrf_token(client, "/send_message/susan").await;
+    let response =
+        client.post("/send_message/susan").form(&[("csrf_token", token.as_str()), ("message", "psst")]).send().await;
+    assert_eq!(response.location(), Some("/user/susan"));
+    client.get("/auth/logout").send().await;
+    site.login(client, "susan").await;
+    let notifications = client.get("/notifications").send().await.json_value();
+    assert_eq!(
+        (notifications[0]["name"].as_str(), notifications[0]["data"].as_i64()),
+        (Some("unread_message_count"), Some(1))
+    );
+    assert!(client.get("/messages").send().await.html().contains("psst"));
 
     let mut config = MigrateConfig::default();
     config.directory = format!("{}/migrations/{directory}", env!("CARGO_MANIFEST_DIR")).into();

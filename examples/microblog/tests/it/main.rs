@@ -5,6 +5,7 @@
 mod auth;
 mod backends;
 mod cli;
+mod messages;
 mod pages;
 mod schema;
 
