@@ -247,7 +247,8 @@ impl Limiter {
     }
 
     fn is_exempt(&self, route: &str) -> bool {
-        self.0.exempt.contains(route) || self.0.exempt_blueprints.iter().any(|prefix| under(route, prefix))
+        (!self.0.exempt.is_empty() && self.0.exempt.contains(route))
+            || self.0.exempt_blueprints.iter().any(|prefix| under(route, prefix))
     }
 
     /// The (limit, item) pairs for a request, in Flask-Limiter's order: shortest window first.
@@ -256,9 +257,10 @@ impl Limiter {
         if self.is_exempt(route) {
             return Vec::new();
         }
-        let own = inner.routes.get(route).map(Vec::as_slice).or_else(|| {
-            inner.blueprints.iter().find(|(prefix, _)| under(route, prefix)).map(|(_, limits)| limits.as_slice())
-        });
+        let own =
+            (!inner.routes.is_empty()).then(|| inner.routes.get(route)).flatten().map(Vec::as_slice).or_else(|| {
+                inner.blueprints.iter().find(|(prefix, _)| under(route, prefix)).map(|(_, limits)| limits.as_slice())
+            });
         let chosen = own.unwrap_or(&inner.defaults);
         let mut pairs: Vec<(&ParsedLimit, usize)> = inner
             .application

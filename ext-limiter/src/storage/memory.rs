@@ -1,8 +1,6 @@
 //! In-process storage (`memory://`): bounded, swept, exact within one process.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -181,9 +179,6 @@ impl MemoryStorage {
 
     /// Hits (or, with `test`, only checks) `key` for `item` under `strategy` with `cost`.
     ///
-    /// # Panics
-    ///
-    /// Never: the entry looked up is inserted just before when absent.
     pub fn acquire(&self, strategy: Strategy, key: &str, item: &RateLimitItem, cost: u64, test: bool) -> Outcome {
         let now = self.clock.now();
         if strategy == Strategy::Gcra {
@@ -194,17 +189,13 @@ impl MemoryStorage {
             shard.map.retain(|_, entry| entry.expires() > now);
             shard.next_sweep = now + self.bounds.cleanup_interval;
         }
-        if !shard.map.contains_key(key) {
-            let cap = (self.bounds.max_keys / SHARDS).max(1);
-            make_room(&mut shard.map, cap, now);
-            shard.map.insert(key.to_owned(), fresh(strategy, item, now));
+        // One hash lookup for a known key; a new key may first need room.
+        if let Some(entry) = shard.map.get_mut(key) {
+            return count(strategy, entry, item, cost, test, now);
         }
-        let entry = shard.map.get_mut(key).expect("inserted above when absent");
-        match strategy {
-            Strategy::MovingWindow => moving_window(entry, item, cost, test, now),
-            Strategy::SlidingWindowCounter => sliding_window(entry, item, cost, test, now),
-            _ => fixed_window(entry, item, cost, test, now),
-        }
+        make_room(&mut shard.map, (self.bounds.max_keys / SHARDS).max(1), now);
+        let entry = shard.map.entry(key.to_owned()).or_insert_with(|| fresh(strategy, item, now));
+        count(strategy, entry, item, cost, test, now)
     }
 
     fn gcra(&self, key: &str, item: &RateLimitItem, cost: u64, test: bool, now: Duration) -> Outcome {
@@ -273,10 +264,21 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn count(strategy: Strategy, entry: &mut Entry, item: &RateLimitItem, cost: u64, test: bool, now: Duration) -> Outcome {
+    match strategy {
+        Strategy::MovingWindow => moving_window(entry, item, cost, test, now),
+        Strategy::SlidingWindowCounter => sliding_window(entry, item, cost, test, now),
+        _ => fixed_window(entry, item, cost, test, now),
+    }
+}
+
+/// The shard of `key`: FNV-1a, cheap and good enough to spread keys over shards. Each shard's
+/// map still hashes keys with std's keyed `SipHash`, so crafted keys cannot degrade lookups.
 fn shard_of(key: &str) -> usize {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    usize::try_from(hasher.finish() % SHARDS as u64).expect("below SHARDS")
+    let hash = key
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    usize::try_from(hash % SHARDS as u64).expect("below SHARDS")
 }
 
 /// Keeps `map` under `cap` before an insert: expired keys go first, then the eighth of the
