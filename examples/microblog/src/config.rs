@@ -16,6 +16,9 @@ pub struct MicroblogConfig {
     pub languages: Vec<String>,
     /// Who gets error mails in production (`ADMINS`).
     pub admins: Vec<String>,
+    /// Microsoft Translator's key (`MS_TRANSLATOR_KEY`); none: `/translate` answers that the
+    /// service is not configured.
+    pub ms_translator_key: Option<phial::Secret>,
 }
 
 impl Default for MicroblogConfig {
@@ -24,6 +27,7 @@ impl Default for MicroblogConfig {
             posts_per_page: 25,
             languages: vec!["en".to_owned(), "es".to_owned()],
             admins: vec!["your-email@example.com".to_owned()],
+            ms_translator_key: None,
         }
     }
 }

@@ -79,11 +79,15 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .blueprint("", pages::blueprint())
         .template_global("_", phial::minijinja::Value::from_function(gettext))
         .command(seed::command());
-    let app = match env.iter().find(|(name, _)| name == "SERVER_NAME") {
-        // Flask's SERVER_NAME: the host of external URLs (the reset-password links).
-        Some((_, name)) => app.set("app.server_name", name.as_str()),
-        None => app,
-    };
+    let mut app = app;
+    for (name, value) in &env {
+        app = match name.as_str() {
+            // Flask's SERVER_NAME: the host of external URLs (the reset-password links).
+            "SERVER_NAME" => app.set("app.server_name", value.as_str()),
+            "MS_TRANSLATOR_KEY" if !value.is_empty() => app.set("microblog.ms_translator_key", value.as_str()),
+            _ => app,
+        };
+    }
     errors::register(app).env(env)
 }
 

@@ -32,6 +32,7 @@ pub fn blueprint() -> Blueprint {
         .endpoint("send_message", "/send_message/{recipient}", get(send_message).post(send_message))
         .endpoint("messages", "/messages", get(messages))
         .endpoint("notifications", "/notifications", get(notifications))
+        .endpoint("translate_text", "/translate", post(translate_text))
 }
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
@@ -323,4 +324,34 @@ async fn notifications(
         })
         .collect();
     Ok(Json(list.into()))
+}
+
+/// The body the page's `translate()` script posts.
+#[derive(Debug, Deserialize)]
+struct TranslateRequest {
+    text: String,
+    source_language: String,
+    dest_language: String,
+}
+
+/// `/translate`: `{"text": ...}`, the translation or the original's error text.
+async fn translate_text(
+    CurrentUser(_me): CurrentUser<User>,
+    Ext(config): Ext<MicroblogConfig>,
+    Json(request): Json<TranslateRequest>,
+) -> Json<serde_json::Value> {
+    let text = if config.ms_translator_key.as_ref().is_none_or(phial::Secret::is_empty) {
+        "Error: the translation service is not configured.".to_owned()
+    } else {
+        // Calling Microsoft Translator comes with the translation work; until then a
+        // configured key answers as a failed call does.
+        tracing::warn!(
+            from = %request.source_language,
+            to = %request.dest_language,
+            chars = request.text.len(),
+            "MS Translator is not wired in yet"
+        );
+        "Error: the translation service failed.".to_owned()
+    };
+    Json(serde_json::json!({ "text": text }))
 }

@@ -49,3 +49,15 @@ async fn a_message_reaches_the_recipient_with_badge_and_notification() {
     assert_eq!(after[0]["data"], 0, "{after}");
     assert!(susan.get("/index").send().await.html().contains(r#"style="visibility: hidden;">0</span>"#));
 }
+
+#[tokio::test]
+async fn translate_answers_that_the_service_is_not_configured() {
+    let site = Site::new().await;
+    site.register("susan").await;
+    let client = &site.client;
+    site.login(client, "susan").await;
+    let body = serde_json::json!({"text": "hola", "source_language": "es", "dest_language": "en"});
+    let response = client.post("/translate").json(&body).send().await;
+    response.assert_status(StatusCode::OK);
+    assert_eq!(response.json_value(), serde_json::json!({"text": "Error: the translation service is not configured."}));
+}
