@@ -63,7 +63,7 @@ async fn login(
 /// The user named `username` if `password` is theirs; an outdated hash (Werkzeug's, or
 /// argon2id with other parameters) is replaced by a fresh argon2id one first, so the login's
 /// session records the hash the row now holds.
-async fn check_password(
+pub(crate) async fn check_password(
     db: &Db,
     hasher: &PasswordHasher,
     username: &str,

@@ -14,6 +14,7 @@
 //! are section `[microblog]` ([`MicroblogConfig`]). See the README for what is ported so far.
 
 pub mod adopt;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod errors;
@@ -77,6 +78,7 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .extension(FormsExtension::new())
         .blueprint("/auth", auth::blueprint())
         .blueprint("", pages::blueprint())
+        .blueprint("/api", api::blueprint())
         .template_global("_", phial::minijinja::Value::from_function(gettext))
         .command(seed::command());
     let mut app = app;

@@ -2,6 +2,7 @@
 //! the main flows work. Skipped with a notice when a server is down, unless
 //! `PHIAL_TEST_REQUIRE_SERVICES=1`.
 
+use base64::Engine as _;
 use phial::axum::http::StatusCode;
 use phial::migrate::{MigrateConfig, Migrator, Target};
 use phial::sql::testing::TestDatabase;
@@ -47,6 +48,18 @@ async fn flows_and_migrations_work(database: TestDatabase, directory: &str) {
         (Some("unread_message_count"), Some(1))
     );
     assert!(client.get("/messages").send().await.html().contains("psst"));
+
+    // The API: a token for Basic credentials, a user, revocation.
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("susan:cat"));
+    let token = client.post("/api/tokens").header("Authorization", basic.as_str()).send().await.json_value()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let users = client.get("/api/users").bearer(&token).send().await.json_value();
+    assert_eq!(users["_meta"]["total_items"], 2);
+    assert_eq!(users["items"][1]["follower_count"], 1, "{users}");
+    assert_eq!(client.delete("/api/tokens").bearer(&token).send().await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(client.get("/api/users").bearer(&token).send().await.status(), StatusCode::UNAUTHORIZED);
 
     let mut config = MigrateConfig::default();
     config.directory = format!("{}/migrations/{directory}", env!("CARGO_MANIFEST_DIR")).into();

@@ -2,6 +2,7 @@
 //! database file migrated at startup, as `cargo run -p microblog` does.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod api;
 mod auth;
 mod backends;
 mod cli;

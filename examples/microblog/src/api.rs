@@ -1,0 +1,456 @@
+//! The `api` blueprint (`app/api/`): users, followers and following as JSON with `_meta` and
+//! `_links`, tokens issued for HTTP Basic credentials and revoked, errors as
+//! `{"error": ..., "message": ...}` with Flask-HTTPAuth's 401 challenges.
+
+use base64::Engine as _;
+use phial::axum::Json;
+use phial::axum::extract::{FromRequestParts, Path, Query, State};
+use phial::axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use phial::axum::response::{IntoResponse, Response};
+use phial::axum::routing::get;
+use phial::login::password::PasswordHasher;
+use phial::prelude::*;
+use phial::sql::{Databases, Db, SqlError};
+use sea_query::{Expr, ExprTrait, Order, Query as Sql, SelectStatement};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::{Duration, PrimitiveDateTime};
+
+use crate::models::{self, User};
+
+/// The blueprint, mounted at `/api`.
+pub fn blueprint() -> Blueprint {
+    Blueprint::new("api")
+        .endpoint("get_token", "/tokens", phial::axum::routing::post(get_token).delete(revoke_token))
+        .endpoint("get_users", "/users", get(get_users).post(create_user))
+        .endpoint("get_user", "/users/{id}", get(get_user).put(update_user))
+        .endpoint("get_followers", "/users/{id}/followers", get(get_followers))
+        .endpoint("get_following", "/users/{id}/following", get(get_following))
+}
+
+/// An API error, answered as `error_response(status, message)` does: `{"error": <reason>,
+/// "message": ...}`, and for a 401 with Flask-HTTPAuth's challenge.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiError {
+    status: StatusCode,
+    message: Option<&'static str>,
+    challenge: Option<&'static str>,
+}
+
+impl ApiError {
+    /// `error_response(status)`.
+    pub fn status(status: StatusCode) -> Self {
+        Self { status, message: None, challenge: None }
+    }
+
+    /// `bad_request(message)`.
+    pub fn bad_request(message: &'static str) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, message: Some(message), challenge: None }
+    }
+
+    /// A 401 asking for credentials of `scheme` (`Basic`, `Bearer`).
+    pub fn unauthorized(scheme: &'static str) -> Self {
+        Self { status: StatusCode::UNAUTHORIZED, message: None, challenge: Some(scheme) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut payload = json!({ "error": self.status.canonical_reason().unwrap_or("Unknown error") });
+        if let Some(message) = self.message {
+            payload["message"] = message.into();
+        }
+        let mut response = (self.status, Json(payload)).into_response();
+        if let Some(scheme) = self.challenge
+            && let Ok(value) = format!(r#"{scheme} realm="Authentication Required""#).parse()
+        {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+fn bad_request(message: &'static str) -> ApiError {
+    ApiError::bad_request(message)
+}
+
+fn unauthorized(scheme: &'static str) -> ApiError {
+    ApiError::unauthorized(scheme)
+}
+
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %err, "API request failed");
+    ApiError::status(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn db_of(state: &AppState) -> Result<Db, ApiError> {
+    state.get::<Databases>().map(|databases| databases.default_db().clone()).ok_or_else(|| internal("no database"))
+}
+
+/// A user's API token columns.
+#[derive(Debug, sqlx::FromRow)]
+struct TokenRow {
+    id: i32,
+    token: Option<String>,
+    token_expiration: Option<PrimitiveDateTime>,
+}
+
+/// The user of a valid bearer token: `token_auth.login_required`.
+struct TokenUser(User);
+
+impl FromRequestParts<AppState> for TokenUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(|| unauthorized("Bearer"))?;
+        let db = db_of(state)?;
+        match check_token(&db, &token).await.map_err(internal)? {
+            Some(user) => Ok(Self(user)),
+            None => Err(unauthorized("Bearer")),
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+}
+
+/// `User.check_token`: the user holding `token`, unless it has expired.
+async fn check_token(db: &Db, token: &str) -> Result<Option<User>, SqlError> {
+    let select = Sql::select()
+        .columns(["id", "token", "token_expiration"])
+        .from("user")
+        .and_where(Expr::col("token").eq(token))
+        .to_owned();
+    let Some(row) = db.fetch_optional::<TokenRow, _>(&select).await? else { return Ok(None) };
+    if row.token_expiration.is_none_or(|expires| expires < models::now()) {
+        return Ok(None);
+    }
+    models::user_by_id(db, row.id).await
+}
+
+/// `User.get_token()`: the current token while more than a minute remains, else a new one for
+/// an hour (32 hex digits).
+async fn issue_token(db: &Db, user_id: i32) -> Result<String, ApiError> {
+    let select = Sql::select()
+        .columns(["id", "token", "token_expiration"])
+        .from("user")
+        .and_where(Expr::col("id").eq(user_id))
+        .to_owned();
+    let row: TokenRow = db.fetch_optional(&select).await.map_err(internal)?.ok_or_else(|| internal("user vanished"))?;
+    let now = models::now();
+    if let (Some(token), Some(expires)) = (row.token, row.token_expiration)
+        && expires > now + Duration::seconds(60)
+    {
+        return Ok(token);
+    }
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes).map_err(internal)?;
+    let token = hex::encode(bytes);
+    let update = Sql::update()
+        .table("user")
+        .value("token", token.as_str())
+        .value("token_expiration", models::timestamp_value(db.backend(), now + Duration::seconds(3600)))
+        .and_where(Expr::col("id").eq(user_id))
+        .to_owned();
+    db.execute(&update).await.map_err(internal)?;
+    Ok(token)
+}
+
+/// `POST /api/tokens` with HTTP Basic credentials: `{"token": ...}`.
+async fn get_token(
+    State(state): State<AppState>,
+    Ext(hasher): Ext<PasswordHasher>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (username, password) = basic_credentials(&headers).ok_or_else(|| unauthorized("Basic"))?;
+    let db = db_of(&state)?;
+    let user = crate::auth::check_password(&db, &hasher, &username, &password)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| unauthorized("Basic"))?;
+    Ok(Json(json!({ "token": issue_token(&db, user.id).await? })))
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (username, password) = text.split_once(':')?;
+    Some((username.to_owned(), password.to_owned()))
+}
+
+/// `DELETE /api/tokens`: the token expires now; 204.
+async fn revoke_token(State(state): State<AppState>, TokenUser(user): TokenUser) -> Result<StatusCode, ApiError> {
+    let db = db_of(&state)?;
+    let update = Sql::update()
+        .table("user")
+        .value("token_expiration", models::timestamp_value(db.backend(), models::now() - Duration::seconds(1)))
+        .and_where(Expr::col("id").eq(user.id))
+        .to_owned();
+    db.execute(&update).await.map_err(internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `/users/<int:id>`: anything but an integer is no route (404).
+fn parse_id(id: &str) -> Result<i32, ApiError> {
+    id.parse::<i32>().map_err(|_| ApiError::status(StatusCode::NOT_FOUND))
+}
+
+async fn user_or_404(db: &Db, id: i32) -> Result<User, ApiError> {
+    models::user_by_id(db, id).await.map_err(internal)?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND))
+}
+
+/// `datetime.isoformat()` of a UTC time: microseconds only when not zero, then `+00:00`.
+fn python_isoformat(at: PrimitiveDateTime) -> String {
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    match at.microsecond() {
+        0 => format!("{base}+00:00"),
+        micros => format!("{base}.{micros:06}+00:00"),
+    }
+}
+
+/// `User.to_dict()`.
+async fn to_dict(db: &Db, user: &User) -> Result<Value, ApiError> {
+    let posts = Sql::select().column("id").from("post").and_where(Expr::col("user_id").eq(user.id)).to_owned();
+    let post_count = count(db, posts).await?;
+    let followers = models::followers_count(db, user.id).await.map_err(internal)?;
+    let following = models::following_count(db, user.id).await.map_err(internal)?;
+    let id = user.id;
+    Ok(json!({
+        "id": id,
+        "username": user.username,
+        "last_seen": user.last_seen.map(python_isoformat),
+        "about_me": user.about_me,
+        "post_count": post_count,
+        "follower_count": followers,
+        "following_count": following,
+        "_links": {
+            "self": format!("/api/users/{id}"),
+            "followers": format!("/api/users/{id}/followers"),
+            "following": format!("/api/users/{id}/following"),
+            "avatar": user.avatar(128),
+        },
+    }))
+}
+
+async fn count(db: &Db, select: SelectStatement) -> Result<i64, ApiError> {
+    let count = Sql::select().expr(Expr::cust("COUNT(*)")).from_subquery(select, "counted").to_owned();
+    db.fetch_scalar(&count).await.map_err(internal)
+}
+
+/// `?page=&per_page=` read as `request.args.get(..., type=int)`.
+#[derive(Debug, Deserialize)]
+struct PageArgs {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+impl PageArgs {
+    fn page(&self) -> i64 {
+        self.page.as_deref().and_then(|page| page.trim().parse().ok()).unwrap_or(1)
+    }
+
+    /// `min(per_page or 10, 100)`.
+    fn per_page(&self) -> i64 {
+        let per_page = self.per_page.as_deref().and_then(|per_page| per_page.trim().parse().ok()).unwrap_or(10);
+        Ord::min(per_page, 100)
+    }
+}
+
+/// `PaginatedAPIMixin.to_collection_dict`: one page of users with `_meta` and `_links`.
+async fn collection(db: &Db, users: SelectStatement, args: &PageArgs, path: &str) -> Result<Value, ApiError> {
+    let (page, per_page) = (args.page(), args.per_page());
+    // db.paginate(error_out=False) clamps what it queries, while _meta shows what was asked.
+    let (query_page, query_per_page) = (Ord::max(page, 1), if per_page < 1 { 20 } else { per_page });
+    let total = count(db, users.clone()).await?;
+    let pages = if total == 0 { 0 } else { (total + query_per_page - 1) / query_per_page };
+    let mut select = users;
+    select
+        .order_by(("user", "id"), Order::Asc)
+        .limit(query_per_page.unsigned_abs())
+        .offset(((query_page - 1) * query_per_page).unsigned_abs());
+    let rows: Vec<User> = db.fetch_all(&select).await.map_err(internal)?;
+    let mut items = Vec::with_capacity(rows.len());
+    for user in &rows {
+        items.push(to_dict(db, user).await?);
+    }
+    let link = |page: i64| format!("{path}?page={page}&per_page={per_page}");
+    Ok(json!({
+        "items": items,
+        "_meta": { "page": page, "per_page": per_page, "total_pages": pages, "total_items": total },
+        "_links": {
+            "self": link(page),
+            "next": (query_page < pages).then(|| link(page + 1)),
+            "prev": (query_page > 1).then(|| link(page - 1)),
+        },
+    }))
+}
+
+fn users_select() -> SelectStatement {
+    let mut select = Sql::select();
+    select.columns(User::COLUMNS.map(|column| ("user", column))).from("user");
+    select
+}
+
+async fn get_user(State(state): State<AppState>, _auth: TokenUser, Path(id): Path<String>) -> Response {
+    respond(async {
+        let db = db_of(&state)?;
+        let user = user_or_404(&db, parse_id(&id)?).await?;
+        Ok(Json(to_dict(&db, &user).await?).into_response())
+    })
+    .await
+}
+
+async fn get_users(State(state): State<AppState>, _auth: TokenUser, Query(args): Query<PageArgs>) -> Response {
+    respond(async {
+        let db = db_of(&state)?;
+        Ok(Json(collection(&db, users_select(), &args, "/api/users").await?).into_response())
+    })
+    .await
+}
+
+/// The followers (`followers`) or the followed users of user `id`.
+async fn relation(state: &AppState, id: &str, args: &PageArgs, followers: bool) -> Result<Response, ApiError> {
+    let db = db_of(state)?;
+    let user = user_or_404(&db, parse_id(id)?).await?;
+    let (join_on, filter, name) = if followers {
+        ("follower_id", "followed_id", "followers")
+    } else {
+        ("followed_id", "follower_id", "following")
+    };
+    let mut select = users_select();
+    select
+        .inner_join("followers", Expr::col(("followers", join_on)).equals(("user", "id")))
+        .and_where(Expr::col(("followers", filter)).eq(user.id));
+    let path = format!("/api/users/{}/{name}", user.id);
+    Ok(Json(collection(&db, select, args, &path).await?).into_response())
+}
+
+async fn get_followers(
+    State(state): State<AppState>,
+    _auth: TokenUser,
+    Path(id): Path<String>,
+    Query(args): Query<PageArgs>,
+) -> Response {
+    respond(relation(&state, &id, &args, true)).await
+}
+
+async fn get_following(
+    State(state): State<AppState>,
+    _auth: TokenUser,
+    Path(id): Path<String>,
+    Query(args): Query<PageArgs>,
+) -> Response {
+    respond(relation(&state, &id, &args, false)).await
+}
+
+/// The JSON body, as `request.get_json()` reads it: not JSON is a 400.
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::status(StatusCode::BAD_REQUEST))
+}
+
+fn text<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
+    data.get(field).and_then(Value::as_str)
+}
+
+async fn taken(db: &Db, field: &str, value: &str) -> Result<bool, ApiError> {
+    let found = match field {
+        "username" => models::user_by_username(db, value).await,
+        _ => models::user_by_email(db, value).await,
+    };
+    Ok(found.map_err(internal)?.is_some())
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Ext(hasher): Ext<PasswordHasher>,
+    body: phial::axum::body::Bytes,
+) -> Response {
+    respond(async {
+        let db = db_of(&state)?;
+        let data = json_body(&body)?;
+        let (Some(username), Some(email), Some(password)) =
+            (text(&data, "username"), text(&data, "email"), text(&data, "password"))
+        else {
+            return Err(bad_request("must include username, email and password fields"));
+        };
+        if taken(&db, "username", username).await? {
+            return Err(bad_request("please use a different username"));
+        }
+        if taken(&db, "email", email).await? {
+            return Err(bad_request("please use a different email address"));
+        }
+        let hash = hasher.hash(password).await.map_err(internal)?;
+        let id = models::create_user(&db, username, email, &hash).await.map_err(internal)?;
+        if let Some(about_me) = text(&data, "about_me") {
+            models::update_profile(&db, id, username, Some(about_me)).await.map_err(internal)?;
+        }
+        let user = user_or_404(&db, id).await?;
+        let location = format!("/api/users/{id}");
+        Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(to_dict(&db, &user).await?)).into_response())
+    })
+    .await
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    TokenUser(me): TokenUser,
+    Path(id): Path<String>,
+    body: phial::axum::body::Bytes,
+) -> Response {
+    respond(async {
+        let id = parse_id(&id)?;
+        if me.id != id {
+            return Err(ApiError::status(StatusCode::FORBIDDEN));
+        }
+        let db = db_of(&state)?;
+        let user = user_or_404(&db, id).await?;
+        let data = json_body(&body)?;
+        if let Some(username) = text(&data, "username")
+            && username != user.username
+            && taken(&db, "username", username).await?
+        {
+            return Err(bad_request("please use a different username"));
+        }
+        if let Some(email) = text(&data, "email")
+            && email != user.email
+            && taken(&db, "email", email).await?
+        {
+            return Err(bad_request("please use a different email address"));
+        }
+        let mut update = Sql::update();
+        update.table("user").and_where(Expr::col("id").eq(id));
+        let mut changed = false;
+        for field in ["username", "email", "about_me"] {
+            if let Some(value) = data.get(field) {
+                update.value(field, value.as_str().map(str::to_owned));
+                changed = true;
+            }
+        }
+        if changed {
+            db.execute(&update).await.map_err(internal)?;
+        }
+        let user = user_or_404(&db, id).await?;
+        Ok(Json(to_dict(&db, &user).await?).into_response())
+    })
+    .await
+}
+
+async fn respond(work: impl Future<Output = Result<Response, ApiError>>) -> Response {
+    work.await.unwrap_or_else(IntoResponse::into_response)
+}
