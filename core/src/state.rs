@@ -231,3 +231,59 @@ where
         })
     }
 }
+
+/// Makes an extension's handle (a cheap-to-clone type that the extension registers in the
+/// app state, like `Cache` or `Mail`) an axum extractor, in phial apps and in bare axum apps.
+///
+/// It writes the two impls every such handle needs:
+/// - `FromRef<AppState>`: the handle from a phial app's state, through
+///   [`AppState::require`] (the extension [promises](crate::BuildCtx::promise) it in `build`,
+///   so a missing handle is a startup error, not a panic per request);
+/// - `FromRequestParts<S>` for any router state `S` the handle is `FromRef` of, so handlers take
+///   the handle as an argument, and a bare axum app with `#[derive(FromRef)]` on its own state
+///   gets the same extractor.
+///
+/// Invoke it in the crate that defines the handle type.
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::prelude::*;
+///
+/// /// A handle an extension registers with `ctx.provide(...)` in `start`.
+/// #[derive(Clone)]
+/// pub struct Weather {
+///     city: std::sync::Arc<str>,
+/// }
+/// phial_core::handle_extractor!(Weather);
+///
+/// async fn forecast(weather: Weather) -> String {
+///     format!("sunny in {}", weather.city)
+/// }
+/// # let _ = forecast;
+/// ```
+#[macro_export]
+macro_rules! handle_extractor {
+    ($handle:ty) => {
+        impl $crate::axum::extract::FromRef<$crate::AppState> for $handle {
+            fn from_ref(state: &$crate::AppState) -> Self {
+                state.require::<$handle>().clone()
+            }
+        }
+
+        impl<S> $crate::axum::extract::FromRequestParts<S> for $handle
+        where
+            $handle: $crate::axum::extract::FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = ::std::convert::Infallible;
+
+            async fn from_request_parts(
+                _parts: &mut $crate::axum::http::request::Parts,
+                state: &S,
+            ) -> ::std::result::Result<Self, Self::Rejection> {
+                ::std::result::Result::Ok(<$handle as $crate::axum::extract::FromRef<S>>::from_ref(state))
+            }
+        }
+    };
+}

@@ -6,12 +6,9 @@ use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Cmd, FromRedisValue, Pipeline};
-use axum::extract::{FromRef, FromRequestParts};
-use http::request::Parts;
 
 use super::config::RedisConfig;
 use super::error::RedisError;
-use crate::state::AppState;
 
 /// Reconnection attempts after a failed connection before pending commands fail; each is
 /// bounded by `connect_timeout` and every command by `response_timeout`, so this only decides
@@ -270,24 +267,7 @@ fn describe(url: &str) -> String {
     }
 }
 
-impl FromRef<AppState> for Redis {
-    fn from_ref(state: &AppState) -> Self {
-        state.require::<Redis>().clone()
-    }
-}
-
-/// The app's [`Redis`] handle, from any router state that gives one through [`FromRef`].
-impl<S> FromRequestParts<S> for Redis
-where
-    Redis: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_ref(state))
-    }
-}
+crate::handle_extractor!(Redis);
 
 #[cfg(test)]
 mod tests {
