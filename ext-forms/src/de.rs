@@ -123,10 +123,12 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let mut keys: Vec<String> = self.data.names().into_iter().map(str::to_owned).collect();
-        for name in self.plan.absent.iter().chain(&self.plan.failed) {
-            if !keys.contains(name) {
-                keys.push(name.clone());
+        // Borrowed names: the form and the plan outlive this pass.
+        let (data, plan) = (self.data, self.plan);
+        let mut keys: Vec<&str> = data.names();
+        for name in plan.absent.iter().chain(&plan.failed) {
+            if !keys.contains(&name.as_str()) {
+                keys.push(name);
             }
         }
         visitor.visit_map(Fields { root: self, keys: keys.into_iter(), current: None })
@@ -141,8 +143,8 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
 
 struct Fields<'a> {
     root: Root<'a>,
-    keys: std::vec::IntoIter<String>,
-    current: Option<String>,
+    keys: std::vec::IntoIter<&'a str>,
+    current: Option<&'a str>,
 }
 
 impl<'de> MapAccess<'de> for Fields<'_> {
@@ -150,35 +152,40 @@ impl<'de> MapAccess<'de> for Fields<'_> {
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         let Some(key) = self.keys.next() else { return Ok(None) };
-        let value = seed.deserialize(StrDeserializer::<DeError>::new(&key))?;
+        let value = seed.deserialize(StrDeserializer::<DeError>::new(key))?;
         self.current = Some(key);
         Ok(Some(value))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let key = self.current.take().unwrap_or_default();
-        let result = if self.root.plan.failed.contains(&key) {
+        let result = if self.root.plan.failed.contains(key) {
             seed.deserialize(Placeholder)
-        } else if self.root.data.contains(&key) {
-            seed.deserialize(Field { values: self.root.data.get_all(&key).collect() })
+        } else if self.root.data.contains(key) {
+            seed.deserialize(Field { data: self.root.data, name: key })
         } else {
             seed.deserialize(Absent)
         };
         result.map_err(|mut err| {
-            err.field.get_or_insert(key);
+            err.field.get_or_insert_with(|| key.to_owned());
             err
         })
     }
 }
 
-/// A submitted field: all its values.
+/// A submitted field: all its values, read from the form as needed (no list is built).
 struct Field<'a> {
-    values: Vec<&'a FieldValue>,
+    data: &'a FormData,
+    name: &'a str,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
+    fn values(&self) -> impl Iterator<Item = &'a FieldValue> + 'a {
+        self.data.get_all(self.name)
+    }
+
     fn is_empty(&self) -> bool {
-        self.values.iter().all(|value| match value {
+        self.values().all(|value| match value {
             FieldValue::Text(text) => text.is_empty(),
             FieldValue::Json(serde_json::Value::Null) => true,
             FieldValue::Json(_) => false,
@@ -186,7 +193,7 @@ impl Field<'_> {
     }
 
     fn first(&self) -> Scalar<'_> {
-        Scalar(self.values.first().copied())
+        Scalar(self.values().next())
     }
 }
 
@@ -207,10 +214,11 @@ impl<'de> de::Deserializer<'de> for Field<'_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         // A JSON array is one value holding the list.
-        if let [FieldValue::Json(serde_json::Value::Array(_))] = self.values.as_slice() {
+        let mut values = self.values();
+        if let (Some(FieldValue::Json(serde_json::Value::Array(_))), None) = (values.next(), values.next()) {
             return self.first().deserialize_seq(visitor);
         }
-        visitor.visit_seq(SeqDeserializer::new(self.values.into_iter().map(|value| Scalar(Some(value)))))
+        visitor.visit_seq(SeqDeserializer::new(self.values().map(|value| Scalar(Some(value)))))
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, DeError> {
