@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod backends;
+mod binary;
 mod cli;
 mod messages;
 mod pages;

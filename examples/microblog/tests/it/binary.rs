@@ -1,0 +1,69 @@
+//! The built `microblog` binary over real HTTP: `.env` in the working directory, migrations at
+//! startup, pages and the API on a TCP port.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server process, killed when the test ends however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_binary_serves_pages_and_the_api_with_settings_from_dotenv() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "SECRET_KEY='from .env'\nDATABASE_URL=sqlite:///dotenv.db\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_microblog"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SECRET_KEY")
+        .env_remove("PHIAL_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = http.get(format!("{base}/healthz")).send().await
+            && response.status().is_success()
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the binary did not start serving");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(dir.path().join("instance/dotenv.db").is_file(), "DATABASE_URL from .env, in the instance folder");
+
+    let login = http.get(format!("{base}/auth/login")).header("Accept", "text/html").send().await.unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    assert!(login.text().await.unwrap().contains(r#"name="csrf_token""#));
+    let index = http.get(format!("{base}/index")).header("Accept", "text/html").send().await.unwrap();
+    assert_eq!(index.status().as_u16(), 302);
+    assert_eq!(index.headers()["location"], "/auth/login?next=/index");
+
+    let created = http
+        .post(format!("{base}/api/users"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"username": "ada", "email": "ada@example.com", "password": "engine"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let token = http.post(format!("{base}/api/tokens")).basic_auth("ada", Some("engine")).send().await.unwrap();
+    let token: serde_json::Value = serde_json::from_str(&token.text().await.unwrap()).unwrap();
+    let token = token["token"].as_str().unwrap();
+    let user = http.get(format!("{base}/api/users/1")).bearer_auth(token).send().await.unwrap();
+    let user: serde_json::Value = serde_json::from_str(&user.text().await.unwrap()).unwrap();
+    assert_eq!(user["username"], "ada");
+}
