@@ -84,19 +84,27 @@ impl SmtpSettings {
     /// `connect_timeout`.
     pub(crate) async fn connect(&self) -> Result<SmtpConn, MailError> {
         let open = async {
-            let wrapper = match &self.tls {
-                TlsMode::Implicit(params) => Some(params.clone()),
-                _ => None,
+            let mut conn = match &self.tls {
+                TlsMode::Implicit(params) => AsyncSmtpConnection::connect_tokio1(
+                    (self.server.as_str(), self.port),
+                    Some(self.connect_timeout),
+                    &self.hello,
+                    Some(params.clone()),
+                    None,
+                )
+                .await
+                .map_err(|err| MailError::from_smtp(&err))?,
+                _ => {
+                    // Our own socket, to turn Nagle's algorithm off (lettre 0.11.23 leaves it on).
+                    let socket = tokio::net::TcpStream::connect((self.server.as_str(), self.port))
+                        .await
+                        .map_err(|err| MailError::Connection(format!("{}:{}: {err}", self.server, self.port)))?;
+                    socket.set_nodelay(true).map_err(|err| MailError::Connection(err.to_string()))?;
+                    AsyncSmtpConnection::connect_with_transport(Box::new(socket), &self.hello)
+                        .await
+                        .map_err(|err| MailError::from_smtp(&err))?
+                }
             };
-            let mut conn = AsyncSmtpConnection::connect_tokio1(
-                (self.server.as_str(), self.port),
-                Some(self.connect_timeout),
-                &self.hello,
-                wrapper,
-                None,
-            )
-            .await
-            .map_err(|err| MailError::from_smtp(&err))?;
             if let TlsMode::StartTls(params) = &self.tls {
                 conn.starttls(params.clone(), &self.hello).await.map_err(|err| MailError::from_smtp(&err))?;
             }
