@@ -11,6 +11,7 @@ use phial::sql::Db;
 use serde::Deserialize;
 
 use crate::forms::{FormView, Kind, LoginForm, RegistrationForm, validate_on_submit};
+use crate::i18n::Locale;
 use crate::models::{self, User};
 use crate::web::{found, render};
 
@@ -30,6 +31,7 @@ struct NextQuery {
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn login(
+    locale: Locale,
     mut login: Login<User>,
     db: Db,
     Ext(hasher): Ext<PasswordHasher>,
@@ -42,9 +44,9 @@ async fn login(
     if login.user().is_some() {
         return Ok(found("/index"));
     }
-    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+    if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
         let Some(user) = check_password(&db, &hasher, &valid.username, &valid.password).await? else {
-            session.flash("Invalid username or password");
+            session.flash(locale.gettext("Invalid username or password"));
             return Ok(found("/auth/login"));
         };
         login.login_user(&user, LoginOptions::new().remember(valid.remember_me)).await?;
@@ -100,7 +102,9 @@ async fn logout(mut login: Login<User>) -> Result<Response, HttpError> {
     Ok(found("/index"))
 }
 
+#[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn register(
+    locale: Locale,
     MaybeUser(user): MaybeUser<User>,
     db: Db,
     Ext(hasher): Ext<PasswordHasher>,
@@ -117,16 +121,16 @@ async fn register(
         let username = form.value("username").map(std::borrow::Cow::into_owned).unwrap_or_default();
         let email = form.value("email").map(std::borrow::Cow::into_owned).unwrap_or_default();
         if form.errors_for("username").is_empty() && models::user_by_username(&db, &username).await?.is_some() {
-            form.add_error("username", "Please use a different username.");
+            form.add_error("username", locale.gettext("Please use a different username."));
         }
         if form.errors_for("email").is_empty() && models::user_by_email(&db, &email).await?.is_some() {
-            form.add_error("email", "Please use a different email address.");
+            form.add_error("email", locale.gettext("Please use a different email address."));
         }
     }
-    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+    if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
         let hash = hasher.hash(&valid.password).await.map_err(|err| HttpError::internal(err.to_string()))?;
         models::create_user(&db, &valid.username, &valid.email, &hash).await?;
-        session.flash("Congratulations, you are now a registered user!");
+        session.flash(locale.gettext("Congratulations, you are now a registered user!"));
         return Ok(found("/auth/login"));
     }
     let view = FormView::new("Register")

@@ -8,6 +8,8 @@ use phial::forms::{Csrf, Form};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use crate::i18n::Locale;
+
 /// `LoginForm`.
 #[derive(Debug, Deserialize, Validate)]
 pub struct LoginForm {
@@ -72,12 +74,12 @@ pub struct EmptyForm {}
 
 /// `form.validate_on_submit()` with the form's own CSRF check: the value when the form was
 /// submitted, carries a good token and passed its checks.
-pub fn validate_on_submit<'a, T>(csrf: &Csrf, form: &'a mut Form<T>) -> Option<&'a T> {
+pub fn validate_on_submit<'a, T>(csrf: &Csrf, locale: Locale, form: &'a mut Form<T>) -> Option<&'a T> {
     if !form.is_submitted() {
         return None;
     }
     if let Err(refused) = csrf.check(form.value("csrf_token").as_deref()) {
-        form.add_error("csrf_token", refused.to_string());
+        form.add_error("csrf_token", locale.gettext(&refused.to_string()).to_owned());
     }
     form.validate_on_submit()
 }

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod config;
 pub mod errors;
 pub mod forms;
+pub mod i18n;
 pub mod md5;
 pub mod models;
 pub mod pages;
@@ -75,7 +76,8 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         }))
         // The forms check their own CSRF tokens (see `forms`); the extension gives them the
         // keys and `csrf_token()` / `hidden_tag()` in templates.
-        .extension(FormsExtension::new())
+        .extension(FormsExtension::new().catalog(i18n::forms_catalog()))
+        .extension(i18n::I18nExtension)
         .blueprint("/auth", auth::blueprint())
         .blueprint("", pages::blueprint())
         .blueprint("/api", api::blueprint())
@@ -106,16 +108,9 @@ async fn load_user(db: phial::sql::Db, id: String) -> Result<Option<User>, BoxEr
     Ok(Some(user))
 }
 
-/// `_('text', name=value)` in templates: Flask-Babel's `gettext` with `%(name)s` and
-/// `%(name)d` placeholders (English only for now: the Spanish catalog comes later).
+/// `_()` for templates rendered without a request (the error pages): English. Requests get
+/// their own, in their language, from [`i18n::I18nExtension`].
 #[expect(clippy::needless_pass_by_value, reason = "minijinja hands keyword arguments over by value")]
 fn gettext(text: String, kwargs: phial::minijinja::value::Kwargs) -> Result<String, phial::minijinja::Error> {
-    let mut out = text;
-    for name in kwargs.args() {
-        let value: phial::minijinja::Value = kwargs.get(name)?;
-        for spec in ['s', 'd'] {
-            out = out.replace(&format!("%({name}){spec}"), &value.to_string());
-        }
-    }
-    Ok(out)
+    i18n::gettext(i18n::Locale::En, &text, &kwargs)
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::MicroblogConfig;
 use crate::forms::{EditProfileForm, EmptyForm, FormView, Kind, MessageForm, PostForm, validate_on_submit};
+use crate::i18n::Locale;
 use crate::models::{self, PostView, User};
 use crate::web::{PageLinks, PageQuery, found, render};
 
@@ -37,6 +38,7 @@ pub fn blueprint() -> Blueprint {
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn index(
+    locale: Locale,
     CurrentUser(me): CurrentUser<User>,
     State(state): State<AppState>,
     db: Db,
@@ -47,11 +49,11 @@ async fn index(
     Query(query): Query<PageQuery>,
     mut form: Form<PostForm>,
 ) -> Result<Response, HttpError> {
-    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+    if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
         // The original detects the language with langdetect for its translate links; that
         // comes with translations. An empty language shows no link, as a failed detection does.
         models::create_post(&db, me.id, &valid.post, "").await?;
-        session.flash("Your post is now live!");
+        session.flash(locale.gettext("Your post is now live!"));
         return Ok(found("/index"));
     }
     let page = query.page();
@@ -153,6 +155,7 @@ async fn user_popup(
 }
 
 async fn edit_profile(
+    locale: Locale,
     CurrentUser(me): CurrentUser<User>,
     db: Db,
     session: Session,
@@ -164,12 +167,12 @@ async fn edit_profile(
         // `validate_username`: a new name must be free.
         let username = form.value("username").map(std::borrow::Cow::into_owned).unwrap_or_default();
         if username != me.username && models::user_by_username(&db, &username).await?.is_some() {
-            form.add_error("username", "Please use a different username.");
+            form.add_error("username", locale.gettext("Please use a different username."));
         }
     }
-    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+    if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
         models::update_profile(&db, me.id, &valid.username, valid.about_me.as_deref()).await?;
-        session.flash("Your changes have been saved.");
+        session.flash(locale.gettext("Your changes have been saved."));
         return Ok(found("/edit_profile"));
     }
     let mut view = FormView::new("Submit").hidden(&form).field(&form, "username", "Username", Kind::Text, true).field(
@@ -192,7 +195,9 @@ enum Action {
     Unfollow,
 }
 
+#[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn follow(
+    locale: Locale,
     me: CurrentUser<User>,
     state: State<AppState>,
     db: Db,
@@ -201,10 +206,12 @@ async fn follow(
     username: Path<String>,
     form: Form<EmptyForm>,
 ) -> Result<Response, HttpError> {
-    follow_or_unfollow(Action::Follow, me, state, db, session, csrf, username, form).await
+    follow_or_unfollow(Action::Follow, locale, me, state, db, session, csrf, username, form).await
 }
 
+#[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn unfollow(
+    locale: Locale,
     me: CurrentUser<User>,
     state: State<AppState>,
     db: Db,
@@ -213,12 +220,13 @@ async fn unfollow(
     username: Path<String>,
     form: Form<EmptyForm>,
 ) -> Result<Response, HttpError> {
-    follow_or_unfollow(Action::Unfollow, me, state, db, session, csrf, username, form).await
+    follow_or_unfollow(Action::Unfollow, locale, me, state, db, session, csrf, username, form).await
 }
 
 #[expect(clippy::too_many_arguments, reason = "the handlers' extractors, passed on")]
 async fn follow_or_unfollow(
     action: Action,
+    locale: Locale,
     CurrentUser(me): CurrentUser<User>,
     State(state): State<AppState>,
     db: Db,
@@ -227,29 +235,29 @@ async fn follow_or_unfollow(
     Path(username): Path<String>,
     mut form: Form<EmptyForm>,
 ) -> Result<Response, HttpError> {
-    if validate_on_submit(&csrf, &mut form).is_none() {
+    if validate_on_submit(&csrf, locale, &mut form).is_none() {
         return Ok(found("/index"));
     }
     let Some(user) = models::user_by_username(&db, &username).await? else {
-        session.flash(format!("User {username} not found."));
+        session.flash(locale.format("User %(username)s not found.", &[("username", &username)]));
         return Ok(found("/index"));
     };
     let profile = state.url_for("main.user", [("username", username.as_str())])?;
     if user.id == me.id {
-        session.flash(match action {
+        session.flash(locale.gettext(match action {
             Action::Follow => "You cannot follow yourself!",
             Action::Unfollow => "You cannot unfollow yourself!",
-        });
+        }));
         return Ok(found(&profile));
     }
     match action {
         Action::Follow => {
             models::follow(&db, me.id, user.id).await?;
-            session.flash(format!("You are following {username}!"));
+            session.flash(locale.format("You are following %(username)s!", &[("username", &username)]));
         }
         Action::Unfollow => {
             models::unfollow(&db, me.id, user.id).await?;
-            session.flash(format!("You are not following {username}."));
+            session.flash(locale.format("You are not following %(username)s.", &[("username", &username)]));
         }
     }
     Ok(found(&profile))
@@ -257,6 +265,7 @@ async fn follow_or_unfollow(
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn send_message(
+    locale: Locale,
     CurrentUser(me): CurrentUser<User>,
     State(state): State<AppState>,
     db: Db,
@@ -267,11 +276,11 @@ async fn send_message(
     mut form: Form<MessageForm>,
 ) -> Result<Response, HttpError> {
     let user = models::user_or_404(&db, &recipient).await?;
-    if let Some(valid) = validate_on_submit(&csrf, &mut form) {
+    if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
         models::create_message(&db, me.id, user.id, &valid.message).await?;
         let unread = models::unread_message_count(&db, &user).await?;
         models::add_notification(&db, user.id, "unread_message_count", &unread.into()).await?;
-        session.flash("Your message has been sent.");
+        session.flash(locale.gettext("Your message has been sent."));
         return Ok(found(&state.url_for("main.user", [("username", recipient.as_str())])?));
     }
     let view = FormView::new("Submit").hidden(&form).field(&form, "message", "Message", Kind::Textarea, true);
@@ -336,12 +345,13 @@ struct TranslateRequest {
 
 /// `/translate`: `{"text": ...}`, the translation or the original's error text.
 async fn translate_text(
+    locale: Locale,
     CurrentUser(_me): CurrentUser<User>,
     Ext(config): Ext<MicroblogConfig>,
     Json(request): Json<TranslateRequest>,
 ) -> Json<serde_json::Value> {
     let text = if config.ms_translator_key.as_ref().is_none_or(phial::Secret::is_empty) {
-        "Error: the translation service is not configured.".to_owned()
+        locale.gettext("Error: the translation service is not configured.").to_owned()
     } else {
         // Calling Microsoft Translator comes with the translation work; until then a
         // configured key answers as a failed call does.
@@ -351,7 +361,7 @@ async fn translate_text(
             chars = request.text.len(),
             "MS Translator is not wired in yet"
         );
-        "Error: the translation service failed.".to_owned()
+        locale.gettext("Error: the translation service failed.").to_owned()
     };
     Json(serde_json::json!({ "text": text }))
 }

@@ -7,6 +7,7 @@ mod auth;
 mod backends;
 mod binary;
 mod cli;
+mod i18n;
 mod messages;
 mod pages;
 mod schema;
