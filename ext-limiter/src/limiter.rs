@@ -67,10 +67,16 @@ pub(crate) struct Inner {
     pub(crate) enabled: bool,
     pub(crate) backend: Backend,
     pub(crate) strategy: Strategy,
-    pub(crate) routes: HashMap<String, Vec<ParsedLimit>>,
-    pub(crate) blueprints: Vec<(String, Vec<ParsedLimit>)>,
-    pub(crate) defaults: Vec<ParsedLimit>,
-    pub(crate) application: Vec<ParsedLimit>,
+    pub(crate) routes: HashMap<String, Vec<Arc<ParsedLimit>>>,
+    pub(crate) blueprints: Vec<(String, Vec<Arc<ParsedLimit>>)>,
+    pub(crate) defaults: Vec<Arc<ParsedLimit>>,
+    pub(crate) application: Vec<Arc<ParsedLimit>>,
+    /// What a request meets, worked out at build: per route, per blueprint (same order as
+    /// `blueprints`) and for the defaults, each with the application limits, shortest window
+    /// first, so a check neither allocates nor sorts to find its limits.
+    pub(crate) route_plans: HashMap<String, Plan>,
+    pub(crate) blueprint_plans: Vec<Plan>,
+    pub(crate) default_plan: Plan,
     pub(crate) exempt: HashSet<String>,
     pub(crate) exempt_blueprints: Vec<String>,
     pub(crate) key: KeyFunc,
@@ -96,6 +102,17 @@ impl fmt::Debug for Limiter {
     }
 }
 
+/// The limit items a request meets, in counting order: (limit, index of the item).
+pub(crate) type Plan = Vec<(Arc<ParsedLimit>, usize)>;
+
+fn plan(application: &[Arc<ParsedLimit>], own: &[Arc<ParsedLimit>]) -> Plan {
+    let mut plan: Plan =
+        application.iter().chain(own).flat_map(|l| (0..l.items.len()).map(move |i| (Arc::clone(l), i))).collect();
+    // Flask-Limiter's order: shortest window first (stable, so declaration order breaks ties).
+    plan.sort_by_key(|(l, i)| l.items[*i].granularity().seconds());
+    plan
+}
+
 /// One limit item met by a request, after its hit or test.
 #[derive(Debug, Clone)]
 pub(crate) struct Counted {
@@ -107,7 +124,7 @@ pub(crate) struct Counted {
 
 /// A hit to make once the response is known (`deduct_when`).
 pub(crate) struct Deferred {
-    pub(crate) limit: ParsedLimit,
+    pub(crate) limit: Arc<ParsedLimit>,
     pub(crate) item: RateLimitItem,
     pub(crate) storage_key: String,
     pub(crate) index: usize,
@@ -198,7 +215,7 @@ impl Limiter {
     /// Every limit declared, as `(where, limits)` lines for `<app> limiter limits`.
     pub fn describe(&self) -> Vec<(String, String)> {
         let inner = &self.0;
-        let show = |limits: &[ParsedLimit]| {
+        let show = |limits: &[Arc<ParsedLimit>]| {
             limits
                 .iter()
                 .map(|l| {
@@ -243,7 +260,7 @@ impl Limiter {
     /// the listing: the route's own, else its blueprint's, else the defaults; plus the
     /// application limits. Empty for exempt routes.
     pub fn limits_for(&self, route: &str, method: &Method) -> Vec<RateLimitItem> {
-        self.select(route, method).into_iter().map(|(limit, i)| limit.items[i]).collect()
+        self.select(route).iter().filter(|(l, _)| l.limit.applies_to(method)).map(|(l, i)| l.items[*i]).collect()
     }
 
     fn is_exempt(&self, route: &str) -> bool {
@@ -251,41 +268,38 @@ impl Limiter {
             || self.0.exempt_blueprints.iter().any(|prefix| under(route, prefix))
     }
 
-    /// The (limit, item) pairs for a request, in Flask-Limiter's order: shortest window first.
-    fn select(&self, route: &str, method: &Method) -> Vec<(&ParsedLimit, usize)> {
+    /// The plan of `route`: nothing for exempt routes, else the route's own, its blueprint's or
+    /// the default plan.
+    fn select(&self, route: &str) -> &[(Arc<ParsedLimit>, usize)] {
         let inner = &self.0;
         if self.is_exempt(route) {
-            return Vec::new();
+            return &[];
         }
-        let own =
-            (!inner.routes.is_empty()).then(|| inner.routes.get(route)).flatten().map(Vec::as_slice).or_else(|| {
-                inner.blueprints.iter().find(|(prefix, _)| under(route, prefix)).map(|(_, limits)| limits.as_slice())
-            });
-        let chosen = own.unwrap_or(&inner.defaults);
-        let mut pairs: Vec<(&ParsedLimit, usize)> = inner
-            .application
-            .iter()
-            .chain(chosen)
-            .filter(|l| l.limit.applies_to(method))
-            .flat_map(|l| (0..l.items.len()).map(move |i| (l, i)))
-            .collect();
-        if pairs.len() > 1 {
-            pairs.sort_by_key(|(l, i)| l.items[*i].granularity().seconds());
+        if !inner.route_plans.is_empty()
+            && let Some(plan) = inner.route_plans.get(route)
+        {
+            return plan;
         }
-        pairs
+        match inner.blueprints.iter().position(|(prefix, _)| under(route, prefix)) {
+            Some(index) => &inner.blueprint_plans[index],
+            None => &inner.default_plan,
+        }
     }
 
     /// Counts the request against every limit that applies before the handler runs.
     pub(crate) async fn check(&self, parts: &Parts, route: &str) -> Result<Checked, LimiterError> {
         let inner = &self.0;
         let mut checked = Checked::default();
-        let pairs = self.select(route, &parts.method);
+        let pairs = self.select(route);
         if pairs.is_empty() {
             return Ok(checked);
         }
         let mut default_key: Option<Option<String>> = None;
         for (limit, i) in pairs {
-            let item = limit.items[i];
+            let (item, i) = (limit.items[*i], *i);
+            if !limit.limit.applies_to(&parts.method) {
+                continue;
+            }
             if limit.limit.exempt_when.as_ref().is_some_and(|exempt| exempt(parts)) {
                 continue;
             }
@@ -311,7 +325,7 @@ impl Limiter {
                 message: limit.limit.error_message.clone(),
             });
             if deduct_later {
-                checked.deferred.push(Deferred { limit: limit.clone(), item, storage_key, index });
+                checked.deferred.push(Deferred { limit: Arc::clone(limit), item, storage_key, index });
             }
             if !outcome.allowed {
                 tracing::info!(limit = %item, key = %key, scope = %scope, "ratelimit exceeded");
@@ -589,14 +603,17 @@ impl LimiterBuilder {
     ///
     /// [`LimiterError::Parse`] for a limit string `limits` would reject.
     pub fn build(self) -> Result<Limiter, LimiterError> {
-        let parse_all = |list: Vec<(String, Limit)>| -> Result<Vec<(String, ParsedLimit)>, LimiterError> {
-            list.into_iter().map(|(at, limit)| Ok((at, ParsedLimit::new(limit)?))).collect()
+        let parse_all = |list: Vec<(String, Limit)>| -> Result<Vec<(String, Arc<ParsedLimit>)>, LimiterError> {
+            list.into_iter().map(|(at, limit)| Ok((at, Arc::new(ParsedLimit::new(limit)?)))).collect()
         };
-        let mut routes: HashMap<String, Vec<ParsedLimit>> = HashMap::new();
+        let parse_one = |limit: Option<Limit>| -> Result<Vec<Arc<ParsedLimit>>, LimiterError> {
+            Ok(limit.map(ParsedLimit::new).transpose()?.map(Arc::new).into_iter().collect())
+        };
+        let mut routes: HashMap<String, Vec<Arc<ParsedLimit>>> = HashMap::new();
         for (route, limit) in parse_all(self.routes)? {
             routes.entry(route).or_default().push(limit);
         }
-        let mut blueprints: Vec<(String, Vec<ParsedLimit>)> = Vec::new();
+        let mut blueprints: Vec<(String, Vec<Arc<ParsedLimit>>)> = Vec::new();
         for (prefix, limit) in parse_all(self.blueprints)? {
             match blueprints.iter_mut().find(|(p, _)| *p == prefix) {
                 Some((_, limits)) => limits.push(limit),
@@ -605,8 +622,11 @@ impl LimiterBuilder {
         }
         // The most specific blueprint wins.
         blueprints.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-        let defaults = self.default_limits.map(ParsedLimit::new).transpose()?.into_iter().collect();
-        let application = self.application_limits.map(ParsedLimit::new).transpose()?.into_iter().collect();
+        let defaults = parse_one(self.default_limits)?;
+        let application = parse_one(self.application_limits)?;
+        let route_plans = routes.iter().map(|(route, limits)| (route.clone(), plan(&application, limits))).collect();
+        let blueprint_plans = blueprints.iter().map(|(_, limits)| plan(&application, limits)).collect();
+        let default_plan = plan(&application, &defaults);
         let backend = Backend::new(MemoryStorage::with_clock(Arc::clone(&self.clock), self.bounds));
         let limiter = Limiter(Arc::new(Inner {
             enabled: self.enabled,
@@ -616,6 +636,9 @@ impl LimiterBuilder {
             blueprints,
             defaults,
             application,
+            route_plans,
+            blueprint_plans,
+            default_plan,
             exempt: self.exempt,
             exempt_blueprints: self.exempt_blueprints,
             key: self.key,
