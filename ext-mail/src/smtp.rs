@@ -84,8 +84,8 @@ impl SmtpSettings {
     /// `connect_timeout`.
     pub(crate) async fn connect(&self) -> Result<SmtpConn, MailError> {
         let open = async {
-            let mut conn = match &self.tls {
-                TlsMode::Implicit(params) => AsyncSmtpConnection::connect_tokio1(
+            let mut conn = if let TlsMode::Implicit(params) = &self.tls {
+                AsyncSmtpConnection::connect_tokio1(
                     (self.server.as_str(), self.port),
                     Some(self.connect_timeout),
                     &self.hello,
@@ -93,17 +93,16 @@ impl SmtpSettings {
                     None,
                 )
                 .await
-                .map_err(|err| MailError::from_smtp(&err))?,
-                _ => {
-                    // Our own socket, to turn Nagle's algorithm off (lettre 0.11.23 leaves it on).
-                    let socket = tokio::net::TcpStream::connect((self.server.as_str(), self.port))
-                        .await
-                        .map_err(|err| MailError::Connection(format!("{}:{}: {err}", self.server, self.port)))?;
-                    socket.set_nodelay(true).map_err(|err| MailError::Connection(err.to_string()))?;
-                    AsyncSmtpConnection::connect_with_transport(Box::new(socket), &self.hello)
-                        .await
-                        .map_err(|err| MailError::from_smtp(&err))?
-                }
+                .map_err(|err| MailError::from_smtp(&err))?
+            } else {
+                // Our own socket, to turn Nagle's algorithm off (lettre 0.11.23 leaves it on).
+                let socket = tokio::net::TcpStream::connect((self.server.as_str(), self.port))
+                    .await
+                    .map_err(|err| MailError::Connection(format!("{}:{}: {err}", self.server, self.port)))?;
+                socket.set_nodelay(true).map_err(|err| MailError::Connection(err.to_string()))?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(socket), &self.hello)
+                    .await
+                    .map_err(|err| MailError::from_smtp(&err))?
             };
             if let TlsMode::StartTls(params) = &self.tls {
                 conn.starttls(params.clone(), &self.hello).await.map_err(|err| MailError::from_smtp(&err))?;
