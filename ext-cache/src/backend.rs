@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::config::BackendKind;
 use crate::error::CacheError;
-use crate::memory::MemoryStore;
+use crate::memory::{Memo, MemoryStore};
 #[cfg(feature = "redis")]
 use crate::redis_store::RedisStore;
 
@@ -71,6 +71,26 @@ impl Backend {
                 Ok(value)
             }
         }
+    }
+
+    /// [`get`](Self::get), with the entry's memo when the value came from this process.
+    pub(crate) async fn get_memo(&self, key: &str) -> Result<Option<(Bytes, Option<Memo>)>, CacheError> {
+        let local = match self {
+            Self::Memory(local) => Some(local),
+            #[cfg(feature = "redis")]
+            Self::TwoLevel(local, _) => Some(local),
+            _ => None,
+        };
+        if let Some((value, memo)) = match local {
+            Some(local) => local.get_memo(key).await,
+            None => None,
+        } {
+            return Ok(Some((value, Some(memo))));
+        }
+        if matches!(self, Self::Memory(_)) {
+            return Ok(None);
+        }
+        Ok(self.get(key).await?.map(|value| (value, None)))
     }
 
     pub(crate) async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>, CacheError> {

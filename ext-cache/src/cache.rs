@@ -20,7 +20,7 @@ use crate::codec;
 use crate::config::{BackendKind, CacheConfig, at_least_ms};
 use crate::error::CacheError;
 use crate::flight::{FlightError, FlightResult, Flights};
-use crate::memory::MemoryStore;
+use crate::memory::{Memo, MemoryStore};
 
 /// How long a written value lives.
 ///
@@ -290,6 +290,12 @@ impl Cache {
     /// The stored bytes of `key`, as a miss on a Redis fault.
     pub(crate) async fn get_raw(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
         let result = self.inner.backend.get(key).await;
+        self.degrade(result, None)
+    }
+
+    /// [`get_raw`](Self::get_raw) with the entry's memo when the value came from this process.
+    pub(crate) async fn get_memo(&self, key: &str) -> Result<Option<(Bytes, Option<Memo>)>, CacheError> {
+        let result = self.inner.backend.get_memo(key).await;
         self.degrade(result, None)
     }
 

@@ -1,6 +1,7 @@
 //! The in-process store: a bounded moka cache of encoded values with a lifetime per entry.
 
-use std::sync::Mutex;
+use std::any::Any;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,6 +13,11 @@ use crate::codec;
 use crate::config::{CacheConfig, positive};
 use crate::error::CacheError;
 
+/// Something derived from an entry's bytes once and shared by every later read of that
+/// entry: the response layer keeps the decoded, ready-to-serve response here, so a hit does
+/// not decode it again. A new value for the key starts with an empty memo.
+pub(crate) type Memo = Arc<OnceLock<Arc<dyn Any + Send + Sync>>>;
+
 /// One stored value and how long it lives.
 #[derive(Clone)]
 struct Slot {
@@ -19,6 +25,7 @@ struct Slot {
     ttl: Option<Duration>,
     /// Counters keep the lifetime they were created with when they change.
     keep_ttl: bool,
+    memo: Memo,
 }
 
 /// Reads each entry's own lifetime (moka's per-entry expiry).
@@ -75,14 +82,19 @@ impl MemoryStore {
         self.cache.get(key).await.map(|slot| slot.value)
     }
 
+    /// The value and its memo.
+    pub(crate) async fn get_memo(&self, key: &str) -> Option<(Bytes, Memo)> {
+        self.cache.get(key).await.map(|slot| (slot.value, slot.memo))
+    }
+
     pub(crate) async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) {
-        let slot = Slot { value, ttl: self.ttl(ttl), keep_ttl: false };
+        let slot = Slot { value, ttl: self.ttl(ttl), keep_ttl: false, memo: Memo::default() };
         self.cache.insert(key.to_owned(), slot).await;
     }
 
     /// Stores `value` only if `key` holds nothing; whether it did.
     pub(crate) async fn add(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> bool {
-        let slot = Slot { value, ttl: self.ttl(ttl), keep_ttl: false };
+        let slot = Slot { value, ttl: self.ttl(ttl), keep_ttl: false, memo: Memo::default() };
         let result = self
             .cache
             .entry_by_ref(key)
@@ -114,7 +126,7 @@ impl MemoryStore {
                 let next = current.map(|value| value.checked_add(delta));
                 let op = if let Some(Some(next)) = next {
                     *lock(&outcome) = Ok(next);
-                    Op::Put(Slot { value: codec::encode_integer(next), ttl, keep_ttl: true })
+                    Op::Put(Slot { value: codec::encode_integer(next), ttl, keep_ttl: true, memo: Memo::default() })
                 } else {
                     *lock(&outcome) = Err(CacheError::NotAnInteger(key.to_owned()));
                     Op::Nop

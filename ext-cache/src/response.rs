@@ -22,6 +22,7 @@ use tower::{Layer, Service, ServiceExt};
 use crate::cache::{Cache, CacheSource, Computed, Ttl};
 use crate::codec::RESPONSE_V1;
 use crate::flight::FlightError;
+use crate::memory::Memo;
 
 type UserFn = Arc<dyn Fn(&Request) -> Option<String> + Send + Sync>;
 type RequestPredicate = Arc<dyn Fn(&Request) -> bool + Send + Sync>;
@@ -454,10 +455,11 @@ where
     S::Future: Send + 'static,
 {
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
-    if let Ok(Some(bytes)) = cache.get_raw(&key).await
-        && let Some(stored) = StoredResponse::decode(bytes)
+    if let Ok(Some((bytes, memo))) = cache.get_memo(&key).await
+        && let Some(hit) = Prepared::of(bytes, memo)
+        && let Some(hit) = hit.as_ref()
     {
-        return stored.into_response(if_none_match.as_ref(), HIT);
+        return hit.response(if_none_match.as_ref());
     }
     // The request goes to the flight only if this caller starts it; a waiter keeps its own
     // to run the handler itself when the flight's response must not be shared.
@@ -627,6 +629,55 @@ impl StoredResponse {
         headers.insert(header::ETAG, self.etag);
         headers.insert(X_CACHE, state);
         *response.headers_mut() = headers;
+        response
+    }
+}
+
+/// A stored response ready to serve as a hit: its headers already carry the `ETag` and
+/// `X-Cache: HIT`, so a hit clones them instead of decoding the entry.
+struct Prepared {
+    status: StatusCode,
+    etag: HeaderValue,
+    headers: HeaderMap,
+    not_modified: HeaderMap,
+    body: Bytes,
+}
+
+impl Prepared {
+    /// The hit for `bytes`: from the entry's memo (decoded by the first hit), or decoded now
+    /// for an entry that lives outside this process. `Some(None)`: not a stored response.
+    fn of(bytes: Bytes, memo: Option<Memo>) -> Option<Arc<Option<Self>>> {
+        let prepare = |bytes| Arc::new(StoredResponse::decode(bytes).map(Self::new));
+        let Some(memo) = memo else { return Some(prepare(bytes)) };
+        let shared = Arc::clone(memo.get_or_init(|| prepare(bytes)));
+        shared.downcast::<Option<Self>>().ok()
+    }
+
+    fn new(stored: StoredResponse) -> Self {
+        let StoredResponse { status, etag, mut headers, body } = stored;
+        let mut not_modified = HeaderMap::new();
+        for name in [header::CACHE_CONTROL, header::VARY, header::EXPIRES, header::CONTENT_LOCATION] {
+            if let Some(value) = headers.get(&name) {
+                not_modified.insert(name, value.clone());
+            }
+        }
+        not_modified.insert(header::ETAG, etag.clone());
+        not_modified.insert(X_CACHE, HIT);
+        headers.insert(header::ETAG, etag.clone());
+        headers.insert(X_CACHE, HIT);
+        Self { status, etag, headers, not_modified, body }
+    }
+
+    fn response(&self, if_none_match: Option<&HeaderValue>) -> Response {
+        if if_none_match.is_some_and(|tags| etag_matches(tags, &self.etag)) {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            *response.headers_mut() = self.not_modified.clone();
+            return response;
+        }
+        let mut response = Response::new(Body::from(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
         response
     }
 }
