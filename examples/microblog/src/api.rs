@@ -231,20 +231,21 @@ async fn to_dict(db: &Db, user: &User) -> Result<Value, ApiError> {
     let followers = models::followers_count(db, user.id).await.map_err(internal)?;
     let following = models::following_count(db, user.id).await.map_err(internal)?;
     let id = user.id;
+    // Keys in sorted order, as Flask's JSON provider sorts them (whatever serde_json's map is).
     Ok(json!({
-        "id": id,
-        "username": user.username,
-        "last_seen": user.last_seen.map(python_isoformat),
-        "about_me": user.about_me,
-        "post_count": post_count,
-        "follower_count": followers,
-        "following_count": following,
         "_links": {
-            "self": format!("/api/users/{id}"),
+            "avatar": user.avatar(128),
             "followers": format!("/api/users/{id}/followers"),
             "following": format!("/api/users/{id}/following"),
-            "avatar": user.avatar(128),
+            "self": format!("/api/users/{id}"),
         },
+        "about_me": user.about_me,
+        "follower_count": followers,
+        "following_count": following,
+        "id": id,
+        "last_seen": user.last_seen.map(python_isoformat),
+        "post_count": post_count,
+        "username": user.username,
     }))
 }
 
@@ -291,13 +292,13 @@ async fn collection(db: &Db, users: SelectStatement, args: &PageArgs, path: &str
     }
     let link = |page: i64| format!("{path}?page={page}&per_page={per_page}");
     Ok(json!({
-        "items": items,
-        "_meta": { "page": page, "per_page": per_page, "total_pages": pages, "total_items": total },
         "_links": {
-            "self": link(page),
             "next": (query_page < pages).then(|| link(page + 1)),
             "prev": (query_page > 1).then(|| link(page - 1)),
+            "self": link(page),
         },
+        "_meta": { "page": page, "per_page": per_page, "total_items": total, "total_pages": pages },
+        "items": items,
     }))
 }
 
