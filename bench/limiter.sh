@@ -3,6 +3,8 @@
 # measured interleaved with wrk by run.sh. Two comparisons, each its own report:
 #   memory storage vs governor    -> results/limiter.md
 #   Redis storage vs governor     -> results/limiter-redis.md (Redis throughput)
+# and, with BENCH_LIMITER_RUNS="instructions", callgrind's instructions per request of every
+# strategy (steady when other work runs) -> results/limiter-instructions.md.
 #
 # Usage: bench/limiter.sh       Environment: as run.sh; REDIS_URL for the Redis run;
 #        BENCH_LIMITER_STRATEGY (fixed-window default, or gcra, sliding-window-counter);
@@ -21,6 +23,16 @@ for run in ${BENCH_LIMITER_RUNS:-memory redis}; do
     case "$run" in
         memory) BENCH_PHIAL_MODE=phial-limiter BENCH_OUT="$here/results/limiter.md" "$here/run.sh" ;;
         redis) BENCH_PHIAL_MODE=phial-limiter-redis BENCH_OUT="$here/results/limiter-redis.md" "$here/run.sh" ;;
+        instructions)
+            L="$BENCH_BIN"
+            BENCH_OUT="$here/results/limiter-instructions.md" BENCH_VARIANTS="bare axum, no limiter (phial-bench axum)|axum|||
+axum + governor by hand|axum-governor||$L|
+phial-limiter, memory, fixed-window|phial-limiter||$L|
+phial-limiter, memory, moving-window|phial-limiter||$L|BENCH_LIMITER_STRATEGY=moving-window
+phial-limiter, memory, sliding-window-counter|phial-limiter||$L|BENCH_LIMITER_STRATEGY=sliding-window-counter
+phial-limiter, memory, gcra|phial-limiter||$L|BENCH_LIMITER_STRATEGY=gcra
+phial-limiter, Redis, fixed-window|phial-limiter-redis||$L|" "$here/instructions.sh"
+            ;;
         *) echo "unknown run $run" >&2; exit 1 ;;
     esac
 done
