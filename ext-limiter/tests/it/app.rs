@@ -102,3 +102,27 @@ async fn reset_lets_a_limited_client_in_again() {
     assert_eq!(limiter.reset(Some("127.0.0.1")).await.unwrap(), 1);
     client.get("/").await.assert_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn default_limits_per_method_from_config_count_each_method_apart() {
+    let clock = TestClock::at(T0);
+    let running = App::builder()
+        .profile(Profile::Testing)
+        .extension(LimiterExtension::new().configure({
+            let clock = clock.clone();
+            move |limits| limits.clock(clock)
+        }))
+        .set("limiter.default_limits", "1/minute")
+        .set("limiter.default_limits_per_method", true)
+        .route("/", get(|| async { "home" }).post(|| async { "posted" }))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let client = running.test_client();
+    client.get("/").await.assert_status(StatusCode::OK);
+    client.post("/").await.assert_status(StatusCode::OK);
+    client.get("/").await.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    client.post("/").await.assert_status(StatusCode::TOO_MANY_REQUESTS);
+}

@@ -332,3 +332,20 @@ async fn requests_matching_no_route_are_not_limited() {
     }
     client.get("/").await.assert_status(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn gcra_with_deduct_when_refuses_once_the_counted_burst_is_used() {
+    let (b, clock) = builder();
+    let limiter = b
+        .strategy(Strategy::Gcra)
+        .route("/", Limit::new("2/minute").deduct_when(|status, _| status.is_success()))
+        .build()
+        .unwrap();
+    let client = client_from(router(&limiter), [203, 0, 113, 19]);
+    client.get("/").await.assert_status(StatusCode::OK);
+    client.get("/").await.assert_status(StatusCode::OK);
+    client.get("/").await.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    // One cell comes back every 30 s.
+    clock.advance(Duration::from_secs(31));
+    client.get("/").await.assert_status(StatusCode::OK);
+}
