@@ -214,10 +214,20 @@ pub fn default_error_body(status: StatusCode, message: &str, json: bool) -> Resp
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
+/// Escapes text for HTML element content and attribute values (`& < > " '`), as Jinja2's
+/// markupsafe does.
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::middleware::escape_html;
+///
+/// assert_eq!(escape_html(r#"<a title="x">"#), "&lt;a title=&#34;x&#34;&gt;");
+/// ```
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    write_escaped_html(&mut out, text).expect("writing to a String cannot fail");
+    // Writing to a `String` cannot fail.
+    let _ = write_escaped_html(&mut out, text);
     out
 }
 

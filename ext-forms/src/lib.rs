@@ -77,6 +77,8 @@
 //! | `def validate_username(self, field)` (e.g. a database check) | [`Form::add_error`] after an async check in the handler |
 //! | `form.validate_on_submit()` | [`Form::validate_on_submit`] / [`Form::into_valid`] |
 //! | `form.errors`, `form.username.errors`, `form.username.data` | [`Form::errors`], [`Form::errors_for`], [`Form::value`] |
+//! | `{{ form.username.label }} {{ form.username(size=32) }}` in templates | the same, with `#[derive(FormFields)]` and `form.view()` in the context (feature `templates`; `required`, `minlength`, `maxlength`, `min`, `max` from the validators, Bootstrap classes, `is-invalid` on errors) |
+//! | `PasswordField`, `TextAreaField`, `SubmitField('Sign In')` | `#[field(kind = "password")]`, `kind = "textarea"`, `#[field(kind = "submit", label = "Sign In")]` on an `Option<String>` |
 //! | `CSRFProtect(app)` | `.extension(FormsExtension::new())` |
 //! | `csrf.exempt(view)` / blueprint | `[forms.csrf] exempt = ["/hooks/{name}", "/api/"]` |
 //! | `generate_csrf()`, `validate_csrf(token)` | [`Csrf::token`], [`Csrf::check`] |
@@ -86,11 +88,7 @@
 //! | `FileField` with `FileRequired()`, `FileAllowed(['jpg'])`, `FileSize(max_size)` | [`Form::file`], [`Form::check_file`] with [`FileRequired`], [`FileAllowed`] (which also checks the content), [`FileSize`] |
 //! | `secure_filename(f.filename)` | [`UploadedFile::safe_filename`] |
 //!
-//! | `{{ csrf_token() }}`, `{{ form.hidden_tag() }}` | `{{ csrf_token() }}`, `{{ hidden_tag() }}` (feature `templates`) |
-//!
-//! Not in this release yet: rendering helpers for fields (`{{ form.username(size=32) }}` with
-//! `required`/`minlength`/`maxlength` from the checks); render fields in the template with
-//! [`Form::value`] and [`Form::errors_for`] meanwhile.
+//! | `{{ csrf_token() }}`, `{{ form.hidden_tag() }}` | `{{ csrf_token() }}`, `{{ hidden_tag() }}`, and `{{ form.hidden_tag() }}` with `form.view()` (feature `templates`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod csrf;
@@ -99,6 +97,9 @@ mod de;
 mod extension;
 mod form;
 mod messages;
+#[cfg(feature = "templates")]
+#[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+mod render;
 mod upload;
 
 pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfService};
@@ -106,4 +107,10 @@ pub use data::{BodyError, FieldValue, FormData};
 pub use extension::{FormsConfig, FormsExtension};
 pub use form::{FieldErrors, Form, data_required};
 pub use messages::Catalog;
+#[cfg(feature = "templates")]
+#[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+pub use phial_forms_derive::FormFields;
+#[cfg(feature = "templates")]
+#[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+pub use render::{FieldSpec, FormFields};
 pub use upload::{FileAllowed, FileCheck, FileRequired, FileSize, UploadedFile, secure_filename};

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use validator::Validate;
 
 mod csrf;
+#[cfg(feature = "templates")]
+mod render;
 mod upload;
 
 #[derive(Debug, Deserialize, Validate)]
