@@ -39,7 +39,7 @@ async fn a_message_reaches_the_recipient_with_badge_and_notification() {
     let since = notifications[0]["timestamp"].as_f64().unwrap();
     assert!(since > 1.7e9, "seconds since the epoch: {since}");
     let later = susan.get(format!("/notifications?since={since}")).send().await.json_value();
-    assert_eq!(later, Value::Array(vec![]));
+    assert_eq!(later, Value::Array(vec![]), "since={since}; first answer: {notifications}");
 
     let messages = susan.get("/messages").send().await;
     let html = messages.html();
