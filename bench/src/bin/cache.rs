@@ -103,9 +103,13 @@ fn in_process() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let apps = [("axum-bytes", axum_app()), ("phial-cache (memory hit)", cached_app(&Cache::memory()))];
+        let iterations: u128 = std::env::var("BENCH_ITERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(200_000);
+        let only = std::env::var("BENCH_ONLY").ok();
         for round in 0..3 {
             for (name, app) in &apps {
-                let iterations = 200_000;
+                if only.as_deref().is_some_and(|only| !name.starts_with(only)) {
+                    continue;
+                }
                 let started = std::time::Instant::now();
                 for _ in 0..iterations {
                     let request = http::Request::get("/text").body(axum::body::Body::empty())?;
