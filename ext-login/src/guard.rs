@@ -57,8 +57,9 @@ pub fn login_view(
 /// Requires a logged-in user of type `U` in front of a route or blueprint: Flask-Login's
 /// `@login_required`.
 ///
-/// Anonymous requests are answered, without running the handler: JSON clients get
-/// `401 {"error": "Unauthorized", "message": login_message}`; others are redirected (302) to
+/// Anonymous requests are answered, without running the handler: clients whose `Accept`
+/// names JSON at least as high as HTML get `401 {"error": "Unauthorized", "message":
+/// login_message}`; others (browsers, and clients with no `Accept` or `*/*`) are redirected (302) to
 /// the login view with `next` = path + query, and `login_message` is flashed; without a login
 /// view, 401. `OPTIONS` requests pass (CORS preflights carry no cookies).
 ///
@@ -242,7 +243,7 @@ pub(crate) fn deny<U: AuthUser>(
     };
     let accept = parts.headers.get(http::header::ACCEPT).and_then(|value| value.to_str().ok());
     let app = app.or_else(|| parts.extensions.get::<AppState>());
-    let target = if prefers_json(accept) { None } else { view.and_then(|view| view_url(&view, app)) };
+    let target = if asks_for_json(accept) { None } else { view.and_then(|view| view_url(&view, app)) };
     let mut response = if let Some(url) = target {
         if !message.is_empty()
             && let Some(session) = context.session()
@@ -310,4 +311,12 @@ pub(crate) fn found(url: &str) -> Response {
         Ok(location) => (StatusCode::FOUND, [(http::header::LOCATION, location)]).into_response(),
         Err(_) => HttpError::internal("a redirect target is not a valid header value").into_response(),
     }
+}
+
+/// Whether the client asked for JSON by name, ranked at least as high as HTML: an API client.
+/// Flask-Login always redirects; phial answers such clients with a JSON 401 instead of a login
+/// page they cannot use. A client with no `Accept`, or only `*/*` (curl, scripts, feed
+/// readers), is redirected as Flask-Login does.
+fn asks_for_json(accept: Option<&str>) -> bool {
+    accept.is_some_and(|accept| accept.to_ascii_lowercase().contains("json") && prefers_json(Some(accept)))
 }

@@ -113,8 +113,8 @@
 //! | `user_logged_in`, `user_logged_out`, `user_loaded_from_cookie`, `user_unauthorized`, `user_needs_refresh` | [`LoginExtension::on_login`], [`on_logout`](LoginExtension::on_logout), [`on_remember`](LoginExtension::on_remember), [`on_unauthorized`](LoginExtension::on_unauthorized) |
 //!
 //! Differences, each for a reason: remember cookies are revocable tokens rather than a signed
-//! user id; `next` is checked by [`safe_next`]; JSON clients get a JSON 401 instead of a
-//! redirect; `SameSite=Lax` and `Secure` in production on the remember cookie; inactive users
+//! user id; `next` is checked by [`safe_next`]; clients that ask for JSON by name get a JSON 401
+//! instead of a redirect; `SameSite=Lax` and `Secure` in production on the remember cookie; inactive users
 //! are anonymous; `session_protection = "basic"` marks every changed session stale (Flask-Login
 //! empties non-permanent ones); no `REMEMBER_COOKIE_REFRESH_EACH_REQUEST` (tokens rotate on use
 //! and keep their expiry). In layers, give `login_view` as a path (`/login`): an endpoint name

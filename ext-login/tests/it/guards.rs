@@ -36,6 +36,22 @@ async fn json_client_gets_a_json_401() {
 }
 
 #[tokio::test]
+async fn clients_that_do_not_name_json_are_redirected_as_by_flask_login() {
+    let (client, _) = client().await;
+    for accept in [None, Some("*/*"), Some("text/html;q=0.9, application/json;q=0.5")] {
+        let request = client.get("/account?tab=2");
+        let res = match accept {
+            Some(accept) => request.header("accept", accept).await,
+            None => request.await,
+        };
+        res.assert_status(StatusCode::FOUND);
+        assert_eq!(res.location(), Some("/login?next=/account%3Ftab%3D2"), "{accept:?}");
+    }
+    let res = client.get("/account").header("accept", "application/json, text/html").await;
+    res.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn without_a_login_view_anonymous_browsers_get_401() {
     let users = crate::Users::with(&["ada"]);
     let client = app_with(&users, "", "cookie").await.test_client();
