@@ -561,7 +561,10 @@ pub(crate) async fn run_insert(
             expect(unreachable_patterns, reason = "only MariaDB/MySQL is compiled in")
         )]
         other => {
-            let returning = statement.clone().returning_col(id_column).to_owned();
+            // Cast so that 32-bit keys (PostgreSQL's SERIAL, which Flask-SQLAlchemy's
+            // `db.Integer` primary keys are) read as `i64` too.
+            let id = sea_query::ExprTrait::cast_as(sea_query::Expr::col(id_column), "BIGINT");
+            let returning = statement.clone().returning(sea_query::Query::returning().expr(id)).to_owned();
             run_fetch_scalar(db, other, &returning, at).await
         }
     }

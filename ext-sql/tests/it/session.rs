@@ -210,3 +210,30 @@ async fn create_all_twice_leaves_tables_and_indexes_as_they_are_on_every_backend
         databases.close().await;
     }
 }
+
+#[tokio::test]
+async fn insert_returns_32_bit_keys_as_i64_on_every_backend() {
+    // Flask-SQLAlchemy's `db.Integer` primary keys are 32-bit (`SERIAL` on PostgreSQL).
+    let table = phial_sql::Table::new(
+        sea_query::Table::create()
+            .table("small_key")
+            .col(sea_query::ColumnDef::new("id").integer().not_null().auto_increment().primary_key())
+            .col(sea_query::ColumnDef::new("name").string_len(20).not_null())
+            .to_owned(),
+    );
+    for db in TestDatabase::available().await {
+        let databases = Databases::connect(&db.config(), std::path::Path::new("."), vec![table.clone()]).await.unwrap();
+        databases.create_all("default").await.unwrap();
+        let insert = |name: &str| {
+            Query::insert().into_table("small_key").columns(["name"]).values_panic([name.into()]).to_owned()
+        };
+        let first = databases
+            .default_db()
+            .insert(&insert("a"), "id")
+            .await
+            .unwrap_or_else(|err| panic!("{:?}: {err}", db.backend()));
+        let second = databases.default_db().insert(&insert("b"), "id").await.unwrap();
+        assert_eq!(second, first + 1, "{:?}", db.backend());
+        databases.close().await;
+    }
+}
