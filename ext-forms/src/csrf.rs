@@ -58,6 +58,42 @@ pub struct CsrfConfig {
     pub exempt: Vec<String>,
     /// The largest form body the layer reads to find the token field, in bytes.
     pub max_form_bytes: usize,
+    /// What a failed check does: [`CsrfMode::Global`] answers 400 (Flask-WTF's `CSRFProtect`);
+    /// [`CsrfMode::Form`] makes it an error of the request's [`Form`](crate::Form) on field
+    /// [`field_name`](Self::field_name), so the page re-renders with 200 (Flask-WTF's
+    /// `FlaskForm` without `CSRFProtect`).
+    pub mode: CsrfMode,
+}
+
+/// See [`CsrfConfig::mode`].
+///
+/// # Examples
+///
+/// ```
+/// use phial_forms::{CsrfConfig, CsrfMode};
+///
+/// assert_eq!(CsrfConfig::default().mode, CsrfMode::Global);
+/// let per_form: CsrfMode = serde_json::from_str("\"form\"").unwrap();
+/// assert_eq!(per_form, CsrfMode::Form);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CsrfMode {
+    /// A failed check is a 400 with Flask-WTF's message; the handler does not run.
+    #[default]
+    Global,
+    /// A failed check reaches the handler as an error of its [`Form`](crate::Form): the form is
+    /// not valid and shows the message on the token field. Unsafe requests whose handler reads
+    /// no `Form` are then not protected, as with Flask-WTF's `FlaskForm` alone.
+    Form,
+}
+
+/// A failed check in [`CsrfMode::Form`], for the request's [`Form`](crate::Form) to report.
+#[derive(Debug, Clone)]
+pub(crate) struct CsrfFailed {
+    pub(crate) field: String,
+    pub(crate) error: CsrfError,
 }
 
 impl Default for CsrfConfig {
@@ -71,6 +107,7 @@ impl Default for CsrfConfig {
             ssl_strict: true,
             exempt: Vec::new(),
             max_form_bytes: 2 * 1024 * 1024,
+            mode: CsrfMode::Global,
         }
     }
 }
@@ -325,7 +362,13 @@ where
         let https = self.https || request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
         Box::pin(async move {
             match protect(&keys, https, request).await {
-                Ok(request) => inner.call(request).await,
+                Ok((request, Ok(()))) => inner.call(request).await,
+                Ok((mut request, Err(error))) if keys.config().mode == CsrfMode::Form => {
+                    let field = keys.config().field_name.clone();
+                    request.extensions_mut().insert(CsrfFailed { field, error });
+                    inner.call(request).await
+                }
+                Ok((_, Err(error))) => Ok(error.into_response()),
                 Err(refused) => Ok(refused),
             }
         })
@@ -364,11 +407,16 @@ fn exempt(patterns: &[String], matched: Option<&MatchedPath>) -> bool {
         .any(|pattern| if pattern.ends_with('/') { path.starts_with(pattern.as_str()) } else { path == pattern })
 }
 
-/// Checks `request`; gives it back (with its body) when it passes, or the refusal.
-async fn protect(keys: &CsrfKeys, https: bool, request: Request) -> Result<Request, Response> {
+/// Checks `request`; gives it back (with its body) and the check's outcome, or a response for
+/// a request that cannot be checked at all (a form body over the limit, a failing session).
+async fn protect(keys: &CsrfKeys, https: bool, request: Request) -> Result<(Request, Result<(), CsrfError>), Response> {
     let config = keys.config();
-    if https && config.ssl_strict {
-        same_origin(request.headers()).map_err(IntoResponse::into_response)?;
+    if https
+        && config.ssl_strict
+        && let Err(refused) = same_origin(request.headers())
+    {
+        tracing::info!(reason = %refused, path = %request.uri().path(), "CSRF check refused the request");
+        return Ok((request, Err(refused)));
     }
     let (mut parts, body) = request.into_parts();
     let header_token = config
@@ -381,11 +429,11 @@ async fn protect(keys: &CsrfKeys, https: bool, request: Request) -> Result<Reque
     };
     let session = Session::from_request_parts(&mut parts, &()).await.map_err(IntoResponse::into_response)?;
     let secret = session.get::<String>(CSRF_SESSION_KEY);
-    if let Err(refused) = keys.check(token.as_deref(), secret.as_deref()) {
+    let outcome = keys.check(token.as_deref(), secret.as_deref());
+    if let Err(refused) = &outcome {
         tracing::info!(reason = %refused, path = %parts.uri.path(), "CSRF check refused the request");
-        return Err(refused.into_response());
     }
-    Ok(Request::from_parts(parts, body))
+    Ok((Request::from_parts(parts, body), outcome))
 }
 
 /// `Origin` (or, without it, `Referer`) must be this host over HTTPS.

@@ -374,8 +374,13 @@ where
         let (parts, body) = request.into_parts();
         let json = wants_json(&parts);
         let catalog = catalog(&parts);
+        let csrf_failed = parts.extensions.get::<crate::csrf::CsrfFailed>().cloned();
         let data = read_body(Request::from_parts(parts, body)).await.map_err(IntoResponse::into_response)?;
-        let form = Self::submit(data, catalog.as_deref());
+        let mut form = Self::submit(data, catalog.as_deref());
+        if let Some(failed) = csrf_failed {
+            // `CsrfMode::Form`: the token's failure is the form's, as in Flask-WTF's FlaskForm.
+            form.add_error(failed.field, failed.error.to_string());
+        }
         if json && !form.errors.is_empty() {
             return Err(unprocessable(&form.errors));
         }

@@ -79,7 +79,8 @@
 //! | `form.errors`, `form.username.errors`, `form.username.data` | [`Form::errors`], [`Form::errors_for`], [`Form::value`] |
 //! | `{{ form.username.label }} {{ form.username(size=32) }}` in templates | the same, with `#[derive(FormFields)]` and `form.view()` in the context (feature `templates`; `required`, `minlength`, `maxlength`, `min`, `max` from the validators, Bootstrap classes, `is-invalid` on errors) |
 //! | `PasswordField`, `TextAreaField`, `SubmitField('Sign In')` | `#[field(kind = "password")]`, `kind = "textarea"`, `#[field(kind = "submit", label = "Sign In")]` on an `Option<String>` |
-//! | `CSRFProtect(app)` | `.extension(FormsExtension::new())` |
+//! | `CSRFProtect(app)` | `.extension(FormsExtension::new())` (a failed check is a 400) |
+//! | `FlaskForm`'s own check without `CSRFProtect` (a form error, the page re-renders with 200) | `[forms.csrf] mode = "form"` ([`CsrfMode::Form`]) |
 //! | `csrf.exempt(view)` / blueprint | `[forms.csrf] exempt = ["/hooks/{name}", "/api/"]` |
 //! | `generate_csrf()`, `validate_csrf(token)` | [`Csrf::token`], [`Csrf::check`] |
 //! | `WTF_CSRF_TIME_LIMIT`, `WTF_CSRF_FIELD_NAME`, `WTF_CSRF_HEADERS`, `WTF_CSRF_SSL_STRICT`, `WTF_CSRF_METHODS` | `[forms.csrf]` `time_limit`, `field_name`, `headers`, `ssl_strict`, `methods` |
@@ -102,7 +103,7 @@ mod messages;
 mod render;
 mod upload;
 
-pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfService};
+pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfMode, CsrfService};
 pub use data::{BodyError, FieldValue, FormData};
 pub use extension::{FormsConfig, FormsExtension};
 pub use form::{FieldErrors, Form, data_required};

@@ -189,3 +189,29 @@ async fn templates_get_csrf_token_and_hidden_tag() {
     let response = client.post("/page").form(&[("csrf_token", token), ("body", "from the page")]).await;
     assert_eq!(response.text(), "from the page");
 }
+
+#[tokio::test]
+async fn per_form_mode_makes_a_bad_token_an_error_of_the_form_and_the_page_renders() {
+    let client = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test secret")
+        .set("forms.csrf.mode", "form")
+        .extension(FormsExtension::new())
+        .endpoint("token", "/token", get(token))
+        .endpoint("submit", "/submit", post(submit))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+        .test_client();
+    let res = client.post("/submit").form(&[("body", "hi")]).await;
+    res.assert_status(StatusCode::OK);
+    assert_eq!(res.text(), r#"{"csrf_token": ["The CSRF token is missing."]}"#);
+    client.get("/token").await;
+    let res = client.post("/submit").form(&[("body", "hi"), ("csrf_token", "forged.token")]).await;
+    assert_eq!(res.text(), r#"{"csrf_token": ["The CSRF token is invalid."]}"#);
+    let token = client.get("/token").await.text().to_owned();
+    let res = client.post("/submit").form(&[("body", "hi"), ("csrf_token", token.as_str())]).await;
+    assert_eq!(res.text(), "hi", "a good token passes");
+}
