@@ -112,6 +112,7 @@ pub struct TestClient {
     host: HeaderValue,
     follow_redirects: bool,
     peer: std::net::SocketAddr,
+    default_headers: HeaderMap,
 }
 
 impl TestClient {
@@ -169,6 +170,7 @@ impl TestClient {
             host: HeaderValue::from_static(DEFAULT_HOST),
             follow_redirects: false,
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 40000)),
+            default_headers: HeaderMap::new(),
         }
     }
 
@@ -226,6 +228,40 @@ impl TestClient {
     #[must_use]
     pub fn with_peer(mut self, peer: std::net::SocketAddr) -> Self {
         self.peer = peer;
+        self
+    }
+
+    /// Sends header `name: value` with every request that does not set `name` itself, e.g. a
+    /// browser's `Accept` for a whole test suite.
+    ///
+    /// # Panics
+    ///
+    /// When `name` or `value` is not a valid header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::{Router, http::HeaderMap, routing::get};
+    /// use phial_core::testing::TestClient;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let app = Router::new().route("/", get(|h: HeaderMap| async move {
+    ///     h["accept"].to_str().unwrap_or_default().to_owned()
+    /// }));
+    /// let browser = TestClient::new(app).with_header("accept", "text/html");
+    /// assert_eq!(browser.get("/").await.text(), "text/html");
+    /// assert_eq!(browser.get("/").accept_json().await.text(), "application/json");
+    /// # }
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        let name = header::HeaderName::from_bytes(name.as_bytes())
+            .unwrap_or_else(|err| panic!("TestClient::with_header: `{name}` is not a valid header name: {err}"));
+        let value = HeaderValue::from_str(value)
+            .unwrap_or_else(|err| panic!("TestClient::with_header: `{value}` is not a valid header value: {err}"));
+        self.default_headers.insert(name, value);
         self
     }
 
@@ -535,6 +571,9 @@ impl TestClient {
     /// Sends one request (no redirects), updating the jar from its `Set-Cookie` headers.
     async fn dispatch(&self, method: Method, uri: Uri, mut headers: HeaderMap, body: Bytes) -> Response {
         headers.entry(header::HOST).or_insert_with(|| self.host.clone());
+        for (name, value) in &self.default_headers {
+            headers.entry(name).or_insert_with(|| value.clone());
+        }
         let path = uri.path().to_owned();
         let cookies = self.jar().header_for(&path, OffsetDateTime::now_utc());
         if let Some(cookies) = cookies {
