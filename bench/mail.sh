@@ -26,7 +26,8 @@ for _ in $(seq 1 100); do grep -q READY "$ready" && break; sleep 0.1; done
 port="$(awk '/READY/ {print $2}' "$ready")"
 [ -n "$port" ] || { log "error: the SMTP server did not start"; exit 1; }
 
-wait_quiet
+# The binary waits for a quiet machine before each timed run (BENCH_QUIET_WAIT_MAX seconds at
+# most) and reruns a run that overlapped a compiler.
 report="$("${SERVER_CPU[@]}" "$CARGO_TARGET_DIR/release/mail" --smtp-port "$port" \
     --rounds "${BENCH_ROUNDS:-7}" --messages "${BENCH_MESSAGES:-2000}")"
 {
