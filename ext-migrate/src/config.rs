@@ -43,6 +43,12 @@ pub struct MigrateConfig {
     /// The phial-sql bind whose database is migrated (`"default"`: the database of `[sql] url`).
     /// Flask-Migrate's `--multidb` (every bind from one folder) is not supported yet.
     pub bind: String,
+    /// Before an `upgrade` (also the one of [`upgrade_on_start`](Self::upgrade_on_start)), when
+    /// no revision is recorded yet and the database has Flask-Migrate's `alembic_version`,
+    /// record the revisions it names as applied first (`stamp --alembic`), so an app moved from
+    /// Flask-Migrate takes over its database instead of creating its tables again. The
+    /// revision files must carry Alembic's ids (`-- revision: ae1027a6acf`).
+    pub adopt_alembic: bool,
 }
 
 impl Default for MigrateConfig {
@@ -54,6 +60,7 @@ impl Default for MigrateConfig {
             lock_timeout: 60.0,
             allow_out_of_order: false,
             bind: phial_sql::DEFAULT_BIND.to_owned(),
+            adopt_alembic: false,
         }
     }
 }

@@ -179,7 +179,7 @@
 //! | `flask db check` | `db check` (exit 1 naming the operations) |
 //! | — | `db plan`: what `upgrade` would run, destructive statements flagged |
 //! | — | `db repair REV`: accept an edited applied file, clear a failed run, forget a missing file |
-//! | `alembic_version` (heads only) | `phial_migrations` (`version_table`): one row per applied revision, with checksum and timing; `current --alembic` and `stamp --alembic` read an existing `alembic_version` |
+//! | `alembic_version` (heads only) | `phial_migrations` (`version_table`): one row per applied revision, with checksum and timing; `current --alembic` and `stamp --alembic` read an existing `alembic_version`; `[migrate] adopt_alembic = true` stamps it on the first `upgrade` by itself |
 //! | `script.py.mako` Python revisions | SQL files (Rust-code revisions not yet) |
 //! | `env.py` `transaction_per_migration` | always, where the backend has transactional DDL |
 //! | `env.py` `compare_type`, `compare_server_default` | always on; types and defaults are compared as the database spells them (see [`Migrator::compare`]) |

@@ -214,9 +214,27 @@ impl Migrator {
     pub async fn upgrade(&self, target: &Target) -> Result<RunReport, MigrateError> {
         let migrations = self.migrations().await?;
         let mut session = self.locked_session().await?;
-        let result = self.runner(&migrations).upgrade(&mut session, target).await;
+        let runner = self.runner(&migrations);
+        let result = match self.adopt_alembic(&runner, &mut session).await {
+            Ok(()) => runner.upgrade(&mut session, target).await,
+            Err(err) => Err(err),
+        };
         session.close().await;
         result
+    }
+
+    /// [`MigrateConfig::adopt_alembic`]: stamps what `alembic_version` names into an empty
+    /// history, under the lock the upgrade holds.
+    async fn adopt_alembic(&self, runner: &Run<'_>, session: &mut Session) -> Result<(), MigrateError> {
+        if !self.config.adopt_alembic
+            || !session.read_rows().await?.is_empty()
+            || !session.has_table(crate::alembic::ALEMBIC_TABLE).await?
+        {
+            return Ok(());
+        }
+        let report = runner.stamp_alembic(session, false).await?;
+        tracing::info!(marked = ?report.marked, "migrate: took over the revisions Flask-Migrate recorded in alembic_version");
+        Ok(())
     }
 
     /// Reverts every applied revision above `target` (`-1` is one step down), newest first.

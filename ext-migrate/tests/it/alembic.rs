@@ -44,3 +44,27 @@ async fn stamp_alembic_refuses_unknown_revisions_and_a_missing_table() {
     assert!(err.contains("says the database is at ffff00001111, but no revision file"), "{err}");
     assert!(fx.applied().await.is_empty());
 }
+
+#[tokio::test]
+async fn adopt_alembic_takes_over_a_flask_migrate_database_on_the_first_upgrade_only() {
+    for fx in Fixture::all().await {
+        fx.exec("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)").await;
+        fx.exec("INSERT INTO alembic_version (version_num) VALUES ('b2c3d4e5f6a1')").await;
+        fx.exec("CREATE TABLE flask_users (id INTEGER PRIMARY KEY)").await;
+        fx.write("a1b2c3d4e5f6", "", "CREATE TABLE flask_users (id INTEGER PRIMARY KEY);", None);
+        fx.write("b2c3d4e5f6a1", "a1b2c3d4e5f6", "SELECT 1;", None);
+        fx.write("c3d4e5f6a1b2", "b2c3d4e5f6a1", "CREATE TABLE flask_posts (id INTEGER PRIMARY KEY);", None);
+        let mut config = fx.config();
+        config.adopt_alembic = true;
+        let migrator = phial_migrate::Migrator::new(fx.db().clone(), &config).unwrap();
+        // Without adoption the first revision would fail: flask_users exists already.
+        let report = migrator.upgrade(&phial_migrate::Target::Head).await.unwrap();
+        assert_eq!(report.current, ["c3d4e5f6a1b2"], "{:?}", fx.backend());
+        assert_eq!(fx.applied().await, ["a1b2c3d4e5f6", "b2c3d4e5f6a1", "c3d4e5f6a1b2"]);
+        assert_eq!(fx.count("flask_posts").await, Some(0));
+        // Once phial's history exists, alembic_version is never read again.
+        fx.exec("UPDATE alembic_version SET version_num = 'a1b2c3d4e5f6'").await;
+        migrator.upgrade(&phial_migrate::Target::Head).await.unwrap();
+        assert_eq!(fx.applied().await, ["a1b2c3d4e5f6", "b2c3d4e5f6a1", "c3d4e5f6a1b2"]);
+    }
+}
