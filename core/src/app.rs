@@ -304,7 +304,11 @@ impl AppBuilder {
             }
             defaults.push((name.clone(), value.clone()));
         }
-        let source = ConfigSource::load(&inputs, &defaults)?;
+        let aliases: Vec<(&'static str, String)> = extensions
+            .iter()
+            .flat_map(|ext| ext.env_aliases().iter().map(|(var, key)| (*var, format!("{}.{key}", ext.section()))))
+            .collect();
+        let source = ConfigSource::load_with_aliases(&inputs, &defaults, &aliases)?;
         let app_config: AppConfig = source.extract_section("app")?;
         app_config.session.validate()?;
         for (_, _, loader) in &sections {

@@ -10,7 +10,8 @@
 //! 4. `phial.<profile>.toml`;
 //! 5. the conventional Flask variables `SECRET_KEY` (→ `app.secret_key`), `DATABASE_URL`
 //!    (→ `sql.url`, when an extension owns section `sql`) and `REDIS_URL` (→ `redis.url`, when
-//!    an extension owns section `redis`);
+//!    an extension owns section `redis`), and each extension's Flask variables
+//!    ([`Extension::ENV_ALIASES`](crate::Extension::ENV_ALIASES), e.g. `MAIL_SERVER`);
 //! 6. `PHIAL_<SECTION>__<FIELD>` environment variables, nested with `__`
 //!    (`PHIAL_APP__SESSION__COOKIE_NAME`);
 //! 7. values [set](crate::AppBuilder::set) on the builder (mainly for tests).
@@ -221,7 +222,17 @@ pub struct ConfigSource {
 
 impl ConfigSource {
     /// Merges every source for the given sections and their defaults.
+    #[cfg(test)]
     pub(crate) fn load(inputs: &ConfigInputs, defaults: &[(String, serde_json::Value)]) -> Result<Self, Error> {
+        Self::load_with_aliases(inputs, defaults, &[])
+    }
+
+    /// [`load`](Self::load), with the extensions' Flask variables (`MAIL_SERVER` → `mail.server`).
+    pub(crate) fn load_with_aliases(
+        inputs: &ConfigInputs,
+        defaults: &[(String, serde_json::Value)],
+        aliases: &[(&'static str, String)],
+    ) -> Result<Self, Error> {
         let env: Vec<(String, String)> = match (&inputs.env, inputs.profile) {
             (Some(vars), _) => vars.clone(),
             (None, Some(Profile::Testing)) => Vec::new(),
@@ -261,6 +272,11 @@ impl ConfigSource {
                 _ => continue,
             };
             figment = figment.merge(Named::env(name, path, Value::from(value.clone())));
+        }
+        for (name, value) in &env {
+            let Some((_, path)) = aliases.iter().find(|(var, _)| var == name) else { continue };
+            let parsed = Value::from_str(value).unwrap_or_else(|never| match never {});
+            figment = figment.merge(Named::env(name, path.clone(), parsed));
         }
         for (name, value) in &env {
             let Some(rest) = name.strip_prefix("PHIAL_") else { continue };

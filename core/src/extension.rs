@@ -71,6 +71,31 @@ pub trait Extension: Send + Sync + 'static {
     /// The typed config of section `[NAME]`; `Default` gives the extension's defaults.
     type Config: DeserializeOwned + Serialize + Default + Clone + Send + Sync + 'static;
 
+    /// The Flask extension's environment variables for this section, each with the key of
+    /// `[NAME]` it sets: `("MAIL_SERVER", "server")`. They are read where the core reads
+    /// `DATABASE_URL` (above the config files, below `PHIAL_<NAME>__<FIELD>`), so an app moved
+    /// from Flask keeps its deployment's variables.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+    /// #[serde(default)]
+    /// struct Config { server: String }
+    ///
+    /// struct Mailer;
+    /// impl Extension for Mailer {
+    ///     const NAME: &'static str = "mailer";
+    ///     const ENV_ALIASES: &'static [(&'static str, &'static str)] = &[("MAIL_SERVER", "server")];
+    ///     type Config = Config;
+    ///     fn build(&self, _: &Config, _: &mut BuildCtx<'_>) -> Result<(), phial_core::Error> { Ok(()) }
+    /// }
+    /// # let _ = Mailer;
+    /// ```
+    const ENV_ALIASES: &'static [(&'static str, &'static str)] = &[];
+
     /// The name of this instance. Extensions that support several instances override it
     /// (e.g. `Sql::named("analytics")`); the config section stays [`NAME`](Self::NAME).
     fn name(&self) -> String {
@@ -175,6 +200,7 @@ impl Deps {
 pub(crate) trait DynExtension: Send + Sync {
     fn name(&self) -> String;
     fn section(&self) -> &'static str;
+    fn env_aliases(&self) -> &'static [(&'static str, &'static str)];
     fn deps(&self) -> Deps;
     fn default_config(&self) -> Result<serde_json::Value, Error>;
     /// Extracts the typed config from the merged sources and keeps it.
@@ -207,6 +233,10 @@ impl<E: Extension> DynExtension for Erased<E> {
 
     fn section(&self) -> &'static str {
         E::NAME
+    }
+
+    fn env_aliases(&self) -> &'static [(&'static str, &'static str)] {
+        E::ENV_ALIASES
     }
 
     fn deps(&self) -> Deps {

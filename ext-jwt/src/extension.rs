@@ -76,6 +76,18 @@ impl JwtExtension {
 
 impl Extension for JwtExtension {
     const NAME: &'static str = "jwt";
+    /// Flask-JWT-Extended's variables with one value each; lists and timedeltas stay in
+    /// `[jwt]` (expiries there are seconds).
+    const ENV_ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("JWT_SECRET_KEY", "secret_key"),
+        ("JWT_PRIVATE_KEY", "private_key"),
+        ("JWT_PUBLIC_KEY", "public_key"),
+        ("JWT_ALGORITHM", "algorithm"),
+        ("JWT_ACCESS_TOKEN_EXPIRES", "access_token_expires"),
+        ("JWT_REFRESH_TOKEN_EXPIRES", "refresh_token_expires"),
+        ("JWT_IDENTITY_CLAIM", "identity_claim"),
+        ("JWT_COOKIE_SECURE", "cookie_secure"),
+    ];
     type Config = JwtConfig;
 
     fn deps(&self) -> Deps {

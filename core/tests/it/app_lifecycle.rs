@@ -241,6 +241,7 @@ struct Greeter;
 
 impl Extension for Greeter {
     const NAME: &'static str = "greeter";
+    const ENV_ALIASES: &'static [(&'static str, &'static str)] = &[("GREETER_GREETING", "greeting")];
     type Config = GreeterConfig;
 
     fn build(&self, config: &GreeterConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
@@ -269,6 +270,21 @@ fn extension_config_layers_and_env_override() {
         .build()
         .unwrap();
     assert!(app.config_listing()["greeter"]["greeting"] == "from env");
+}
+
+#[test]
+fn flask_variables_of_an_extension_sit_above_files_and_below_phial_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("phial.toml"), "[greeter]\ngreeting = \"from file\"\n").unwrap();
+    let build = |vars: &[(&str, &str)]| {
+        App::builder().config_dir(dir.path()).env(vars.to_vec()).extension(Greeter).build().unwrap()
+    };
+    let app = build(&[("GREETER_GREETING", "from the Flask variable")]);
+    assert_eq!(app.config_listing()["greeter"]["greeting"], "from the Flask variable");
+    let app = build(&[("GREETER_GREETING", "from the Flask variable"), ("PHIAL_GREETER__GREETING", "from PHIAL_")]);
+    assert_eq!(app.config_listing()["greeter"]["greeting"], "from PHIAL_");
+    let app = build(&[("OTHER_GREETING", "ignored")]);
+    assert_eq!(app.config_listing()["greeter"]["greeting"], "from file");
 }
 
 #[test]

@@ -166,3 +166,21 @@ fn inconsistent_settings_fail_at_build() {
     assert!(JwtAuth::builder(config).secret(SECRET).build().unwrap_err().to_string().contains("HS257"));
     assert!(JwtAuth::builder(JwtConfig::default()).build().unwrap_err().to_string().contains("jwt.secret_key"));
 }
+
+#[tokio::test]
+async fn flask_jwt_extended_environment_variables_configure_the_extension() {
+    let app = phial_core::App::builder()
+        .profile(phial_core::Profile::Testing)
+        .env([("JWT_SECRET_KEY", "from-the-environment"), ("JWT_ACCESS_TOKEN_EXPIRES", "60")])
+        .extension(phial_jwt::JwtExtension::new())
+        .build()
+        .unwrap();
+    let listing = app.config_listing();
+    assert_eq!(listing["jwt"]["access_token_expires"], 60);
+    let app = app.start().await.unwrap();
+    let auth = app.state().get::<phial_jwt::JwtAuth>().unwrap().clone();
+    let token = auth.create_access_token("ada", phial_jwt::MintOptions::new()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_secret(b"from-the-environment");
+    let decoded = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &jsonwebtoken::Validation::default());
+    assert_eq!(decoded.unwrap().claims["sub"], "ada", "signed with JWT_SECRET_KEY");
+}
