@@ -4,10 +4,6 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
-use phial_core::AppState;
-use phial_core::axum::extract::{FromRef, FromRequestParts};
-use phial_core::axum::http::request::Parts;
-
 use crate::config::MailConfig;
 use crate::error::MailError;
 use crate::message::{Email, Message};
@@ -416,21 +412,4 @@ impl Recording {
     }
 }
 
-impl FromRef<AppState> for Mail {
-    fn from_ref(state: &AppState) -> Self {
-        state.require::<Mail>().clone()
-    }
-}
-
-/// The app's [`Mail`] handle, from any router state that holds one.
-impl<S> FromRequestParts<S> for Mail
-where
-    Mail: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Mail::from_ref(state))
-    }
-}
+phial_core::handle_extractor!(Mail);

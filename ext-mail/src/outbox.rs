@@ -5,9 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use phial_core::AppState;
-use phial_core::axum::extract::{FromRef, FromRequestParts};
-use phial_core::axum::http::request::Parts;
 use phial_core::tasks::StopSignal;
 use phial_sql::sea_query::{Alias, ColumnDef, Expr, ExprTrait, Index, Order, Query};
 use phial_sql::{Backend, Db, Table, Tx};
@@ -414,21 +411,4 @@ fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-impl FromRef<AppState> for Outbox {
-    fn from_ref(state: &AppState) -> Self {
-        state.require::<Outbox>().clone()
-    }
-}
-
-/// The app's [`Outbox`], from any router state that holds one.
-impl<S> FromRequestParts<S> for Outbox
-where
-    Outbox: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Outbox::from_ref(state))
-    }
-}
+phial_core::handle_extractor!(Outbox);
