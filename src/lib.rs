@@ -30,7 +30,7 @@
 //! | `login` | `phial-login` | Flask-Login | available |
 //! | `forms` | `phial-forms` | Flask-WTF | available |
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | available |
-//! | `mail` | `phial-mail` | Flask-Mail | coming |
+//! | `mail` | `phial-mail` | Flask-Mail | available |
 //! | `cache` | `phial-cache` | Flask-Caching | coming |
 //! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
 //! | `redis` | `phial-core` | the shared Redis connection; Redis session store (later: backends of cache, limiter, JWT blocklist) | available |
