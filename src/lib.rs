@@ -31,7 +31,7 @@
 //! | `forms` | `phial-forms` | Flask-WTF | available |
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | available |
 //! | `mail` | `phial-mail` | Flask-Mail | available |
-//! | `cache` | `phial-cache` | Flask-Caching | coming |
+//! | `cache` | `phial-cache` | Flask-Caching | available |
 //! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
 //! | `redis` | `phial-core` | the shared Redis connection; Redis session store (later: backends of cache, limiter, JWT blocklist) | available |
 //! | `full` | | everything above | |
