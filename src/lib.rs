@@ -32,8 +32,8 @@
 //! | `jwt` | `phial-jwt` | Flask-JWT-Extended | available |
 //! | `mail` | `phial-mail` | Flask-Mail | available |
 //! | `cache` | `phial-cache` | Flask-Caching | available |
-//! | `limiter` | `phial-limiter` | Flask-Limiter | coming |
-//! | `redis` | `phial-core` | the shared Redis connection; Redis session store (later: backends of cache, limiter, JWT blocklist) | available |
+//! | `limiter` | `phial-limiter` | Flask-Limiter | available |
+//! | `redis` | `phial-core` | the shared Redis connection; the Redis session store and the Redis backends of login, JWT blocklist, cache and limiter | available |
 //! | `full` | | everything above | |
 //!
 //! An extension's module appears here when its feature is on, e.g. `phial::sql` with `sql`.
