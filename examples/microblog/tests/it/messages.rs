@@ -33,19 +33,25 @@ async fn a_message_reaches_the_recipient_with_badge_and_notification() {
     site.login(susan, "susan").await;
     let index = susan.get("/index").send().await;
     assert!(index.html().contains(r#"style="visibility: visible;">1</span>"#), "{}", index.html());
-    let notifications = susan.get("/notifications").send().await.json_value();
+    let answer = susan.get("/notifications").send().await;
+    let notifications = answer.json_value();
     assert_eq!(notifications[0]["name"], "unread_message_count");
     assert_eq!(notifications[0]["data"], 1);
-    let since = notifications[0]["timestamp"].as_f64().unwrap();
+    // The timestamp as the server wrote it: serde_json's default float parsing may be one ulp
+    // off, and `since` must be the very value (the browser's JSON.parse is exact).
+    let text = answer.text();
+    let start = text.find(r#""timestamp":"#).unwrap() + r#""timestamp":"#.len();
+    let literal = &text[start..start + text[start..].find(['}', ',']).unwrap()];
+    let since: f64 = literal.trim().parse().unwrap();
     assert!(since > 1.7e9, "seconds since the epoch: {since}");
-    let later = susan.get(format!("/notifications?since={since}")).send().await.json_value();
+    let later = susan.get(format!("/notifications?since={literal}")).send().await.json_value();
     assert_eq!(later, Value::Array(vec![]), "since={since}; first answer: {notifications}");
 
     let messages = susan.get("/messages").send().await;
     let html = messages.html();
     assert!(html.contains("hi &lt;susan&gt;") && html.contains(r#"href="/user/john""#), "{html}");
     assert!(html.contains(r#"style="visibility: hidden;">0</span>"#), "{html}");
-    let after = susan.get(format!("/notifications?since={since}")).send().await.json_value();
+    let after = susan.get(format!("/notifications?since={literal}")).send().await.json_value();
     assert_eq!(after[0]["data"], 0, "{after}");
     assert!(susan.get("/index").send().await.html().contains(r#"style="visibility: hidden;">0</span>"#));
 }
