@@ -115,7 +115,8 @@ fn ip_text(ip: IpAddr) -> String {
 /// the right of `X-Forwarded-For` (Werkzeug's `ProxyFix(x_for=N)`): each trusted proxy appends
 /// the address it saw, so that entry is the right-most one no client could forge. Entries left
 /// of it are the client's own words and are never used. Without enough entries, or with an
-/// entry that is not an IP address, the TCP peer is used.
+/// entry that is not an IP address (with or without a port), the TCP peer is used. The same
+/// rule as phial-login's, from [`phial_core::request::client_ip`].
 ///
 /// # Examples
 ///
@@ -135,18 +136,7 @@ fn ip_text(ip: IpAddr) -> String {
 /// ```
 pub fn client_address(parts: &Parts, trusted_proxies: usize) -> Option<IpAddr> {
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-    if trusted_proxies == 0 {
-        return peer;
-    }
-    let entries: Vec<&str> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    entries.len().checked_sub(trusted_proxies).and_then(|index| entries[index].parse::<IpAddr>().ok()).or(peer)
+    phial_core::request::client_ip(&parts.headers, peer, trusted_proxies)
 }
 
 #[cfg(test)]
