@@ -43,7 +43,7 @@ pub(crate) fn assemble(
         layers,
         commands,
         promises,
-        registry,
+        mut registry,
         error_handlers,
         #[cfg(feature = "templates")]
         template_globals,
@@ -113,6 +113,8 @@ pub(crate) fn assemble(
         }
     }
     infos.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.methods.cmp(&b.methods)));
+    // Commands and `start` hooks read the listing from the state (see `Routes`).
+    registry.insert(crate::routing::Routes::new(&infos));
 
     Ok(App {
         extensions,

@@ -103,7 +103,7 @@ pub use extension::{BoxFuture, Deps, Extension, ExtensionGroup, FnExtension};
 pub use health::{Health, HealthReport};
 pub use middleware::{ErrorContext, Stage};
 pub use outer::RequestId;
-pub use routing::{Blueprint, UrlError, Urls};
+pub use routing::{Blueprint, Routes, UrlError, Urls};
 pub use secret::Secret;
 pub use service::AppService;
 pub use session::Session;

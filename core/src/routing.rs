@@ -128,6 +128,79 @@ pub struct RouteInfo {
     pub origin: String,
 }
 
+/// Every route of the app, sorted by path: the listing `<app> routes` prints, as a value in
+/// the state registry.
+///
+/// The core stores it when the app is built, so extensions read it in `start` hooks
+/// (`ctx.get::<Routes>()`) and their CLI commands from `args.state` — e.g. to list a setting
+/// of every route, not only of the routes the extension was told about.
+///
+/// # Examples
+///
+/// ```
+/// use axum::routing::get;
+/// use phial_core::prelude::*;
+/// use phial_core::routing::Routes;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_core::Error> {
+/// let app = App::builder().profile(Profile::Testing).route("/", get(|| async { "home" })).build()?;
+/// let running = app.start().await?;
+/// let routes = running.state().get::<Routes>().expect("stored at build");
+/// assert!(routes.iter().any(|route| route.path == "/" && route.methods == "GET,HEAD"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Routes(std::sync::Arc<[RouteInfo]>);
+
+impl Routes {
+    pub(crate) fn new(infos: &[RouteInfo]) -> Self {
+        Self(infos.into())
+    }
+
+    /// The routes, sorted by path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::routing::{get, post};
+    /// use phial_core::prelude::*;
+    /// use phial_core::routing::Routes;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_core::Error> {
+    /// let app = App::builder()
+    ///     .profile(Profile::Testing)
+    ///     .route("/b", post(|| async { "b" }))
+    ///     .route("/a", get(|| async { "a" }))
+    ///     .build()?
+    ///     .start()
+    ///     .await?;
+    /// let routes = app.state().get::<Routes>().expect("stored at build");
+    /// let paths: Vec<&str> = routes.iter().map(|route| route.path.as_str()).filter(|p| p.len() == 2).collect();
+    /// assert_eq!(paths, ["/a", "/b"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn iter(&self) -> std::slice::Iter<'_, RouteInfo> {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Routes {
+    type Item = &'a RouteInfo;
+    type IntoIter = std::slice::Iter<'a, RouteInfo>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl std::ops::Deref for Routes {
+    type Target = [RouteInfo];
+
+    fn deref(&self) -> &[RouteInfo] {
+        &self.0
+    }
+}
+
 /// Reads the methods a `MethodRouter` answers from its `Debug` form (axum offers no accessor).
 ///
 /// The `Allow` header axum builds is exactly the listing wanted; if axum's `Debug` output ever

@@ -100,6 +100,42 @@ async fn extension_subcommand_runs_against_the_started_app() {
     assert_eq!(text, "upgrading to abc123 in profile testing\n");
 }
 
+/// An extension's command that lists something per route, from the route list in the state.
+struct RouteLister;
+
+impl Extension for RouteLister {
+    const NAME: &'static str = "lister";
+    type Config = ();
+
+    fn build(&self, (): &(), ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
+        ctx.command(CliCommand::new(clap::Command::new("paths"), |args| {
+            Box::pin(async move {
+                let routes = args.state.get::<phial_core::Routes>().ok_or_else(|| Error::msg("no route list"))?;
+                for route in routes {
+                    args.out.line(format!("{} {}", route.methods, route.path));
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn commands_read_every_route_from_the_state() {
+    let (code, text) = run(app().extension(RouteLister), &["paths"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    insta::assert_snapshot!(text, @r"
+    GET,HEAD /
+    GET,HEAD,POST /auth/login
+    GET,HEAD /healthz
+    GET,HEAD /readyz
+    GET,HEAD /static/{*filename}
+    POST /unnamed
+    GET,HEAD,POST /user/{username}
+    ");
+}
+
 #[tokio::test]
 async fn check_exits_non_zero_when_a_check_fails() {
     let (code, text) = run(app().extension(Db { healthy: true }), &["check"]).await;
