@@ -98,10 +98,12 @@ where
             };
             let inner_state = &limiter.0;
             if checked.breached.is_some() {
+                // Flask-Limiter's order: the limiter's callback, then the limit's own; the
+                // last response given wins.
                 let mut replacement = None;
-                if let Some(on_breach) = &inner_state.on_breach {
-                    for breach in &checked.breaches {
-                        replacement = on_breach(breach).or(replacement);
+                for (breach, own) in &checked.breaches {
+                    for callback in [inner_state.on_breach.as_ref(), own.as_ref()].into_iter().flatten() {
+                        replacement = callback(breach).or(replacement);
                     }
                 }
                 let now = limiter.now();

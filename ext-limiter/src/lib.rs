@@ -104,7 +104,8 @@
 //! | `@limiter.exempt`, `limiter.exempt(bp)` | `.exempt("/health")`, `.exempt_blueprint("/static")` |
 //! | `methods=["POST"]`, `per_method=True` | [`Limit::methods`], [`Limit::per_method`] |
 //! | `exempt_when=`, `deduct_when=`, `cost=`, `error_message=`, `scope=` | [`Limit::exempt_when`], [`Limit::deduct_when`], [`Limit::cost`], [`Limit::error_message`], [`Limit::scope`] |
-//! | `on_breach=` | [`LimiterBuilder::on_breach`] |
+//! | `Limiter(on_breach=...)` | [`LimiterBuilder::on_breach`] |
+//! | `@limiter.limit("5/minute", on_breach=...)` | [`Limit::on_breach`] (runs after the limiter's; its response wins) |
 //! | `@app.errorhandler(429)` | `AppBuilder::error_handler(429, ...)` |
 //! | `RATELIMIT_DEFAULT`, `RATELIMIT_APPLICATION` | `default_limits`, `application_limits` |
 //! | `RATELIMIT_STRATEGY` | `strategy` (`fixed-window`, `moving-window`, `sliding-window-counter`, `gcra`) |
@@ -113,7 +114,7 @@
 //! | `RATELIMIT_KEY_PREFIX`, `RATELIMIT_ENABLED`, `RATELIMIT_FAIL_ON_FIRST_BREACH` | `key_prefix`, `enabled`, `fail_on_first_breach` |
 //! | `RATELIMIT_DEFAULTS_PER_METHOD`, `RATELIMIT_DEFAULTS_COST` | `default_limits_per_method`, `default_limits_cost` |
 //! | `RATELIMIT_SWALLOW_ERRORS`, `RATELIMIT_IN_MEMORY_FALLBACK_ENABLED` | `on_storage_error = "fail-open"` / `"fallback"` (with `expected_instances`) |
-//! | `flask limiter limits`, `flask limiter clear` | `<app> limiter limits`, `<app> limiter reset [KEY]` |
+//! | `flask limiter limits`, `flask limiter clear` | `<app> limiter limits` (every route of the app with its limits and where they come from: route, blueprint, default, exempt), `<app> limiter reset [KEY]` |
 //! | `limiter.reset()` | [`Limiter::reset`] |
 //! | freezegun in tests | [`TestClock`] via [`LimiterBuilder::clock`] |
 //!

@@ -19,7 +19,7 @@ use crate::rule::{Limit, ParsedLimit};
 use crate::storage::{Backend, MemoryBounds, MemoryStorage};
 use crate::strategy::{Strategy, WindowStats};
 
-type OnBreach = dyn Fn(&Breach) -> Option<Response> + Send + Sync;
+pub(crate) type OnBreach = dyn Fn(&Breach) -> Option<Response> + Send + Sync;
 
 /// What an [`on_breach`](LimiterBuilder::on_breach) callback is told (Flask-Limiter's
 /// `RequestLimit`).
@@ -135,7 +135,8 @@ pub(crate) struct Deferred {
 pub(crate) struct Checked {
     pub(crate) counted: Vec<Counted>,
     pub(crate) breached: Option<usize>,
-    pub(crate) breaches: Vec<Breach>,
+    /// Each breach with the breached limit's own `on_breach` callback.
+    pub(crate) breaches: Vec<(Breach, Option<Arc<OnBreach>>)>,
     pub(crate) deferred: Vec<Deferred>,
 }
 
@@ -212,40 +213,35 @@ impl Limiter {
         self.0.backend.reset(&prefix).await
     }
 
-    /// Every limit declared, as `(where, limits)` lines for `<app> limiter limits`.
+    /// Every limit declared, as `(where, limits)` lines: application and default limits,
+    /// then each blueprint, route and exemption the limiter was given. In a phial app,
+    /// `<app> limiter limits` lists every route of the app instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_limiter::{Limit, Limiter};
+    ///
+    /// let limiter = Limiter::builder().default_limits("1/second").route("/login", Limit::new("5/minute")).build()?;
+    /// assert_eq!(limiter.describe()[1], ("/login".to_owned(), "5 per 1 minute".to_owned()));
+    /// # Ok::<(), phial_limiter::LimiterError>(())
+    /// ```
     pub fn describe(&self) -> Vec<(String, String)> {
         let inner = &self.0;
-        let show = |limits: &[Arc<ParsedLimit>]| {
-            limits
-                .iter()
-                .map(|l| {
-                    let mut text = l.items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-                    if let Some(methods) = &l.limit.methods {
-                        let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
-                        let _ = write!(text, " [{}]", names.join(","));
-                    }
-                    if l.limit.shared {
-                        let _ = write!(text, " (shared: {})", l.limit.scope.as_deref().unwrap_or(""));
-                    }
-                    text
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
         let mut lines = Vec::new();
         if !inner.application.is_empty() {
-            lines.push(("application (all routes)".to_owned(), show(&inner.application)));
+            lines.push(("application (all routes)".to_owned(), show_limits(&inner.application)));
         }
         if !inner.defaults.is_empty() {
-            lines.push(("default (routes without their own)".to_owned(), show(&inner.defaults)));
+            lines.push(("default (routes without their own)".to_owned(), show_limits(&inner.defaults)));
         }
         for (prefix, limits) in &inner.blueprints {
-            lines.push((format!("{prefix}/*"), show(limits)));
+            lines.push((format!("{prefix}/*"), show_limits(limits)));
         }
         let mut routes: Vec<_> = inner.routes.iter().collect();
         routes.sort_by(|a, b| a.0.cmp(b.0));
         for (route, limits) in routes {
-            lines.push((route.clone(), show(limits)));
+            lines.push((route.clone(), show_limits(limits)));
         }
         let mut exempt: Vec<_> = inner.exempt.iter().cloned().collect();
         exempt.sort();
@@ -254,6 +250,41 @@ impl Limiter {
             lines.push((route, "exempt".to_owned()));
         }
         lines
+    }
+
+    /// Where the limits of `route` come from (besides the application limits), for the listing.
+    pub(crate) fn source_of(&self, route: &str) -> LimitSource<'_> {
+        let inner = &self.0;
+        if self.is_exempt(route) {
+            return LimitSource::Exempt;
+        }
+        if let Some(limits) = inner.routes.get(route) {
+            return LimitSource::Route(limits);
+        }
+        match inner.blueprints.iter().find(|(prefix, _)| under(route, prefix)) {
+            Some((prefix, limits)) => LimitSource::Blueprint(prefix, limits),
+            None => LimitSource::Default(&inner.defaults),
+        }
+    }
+
+    /// Route patterns with limits or an exemption of their own, sorted.
+    pub(crate) fn declared_routes(&self) -> Vec<&str> {
+        let inner = &self.0;
+        let mut routes: Vec<&str> = inner.routes.keys().chain(&inner.exempt).map(String::as_str).collect();
+        routes.sort_unstable();
+        routes.dedup();
+        routes
+    }
+
+    /// The application limits, as the listing shows them (empty when there are none).
+    pub(crate) fn application_text(&self) -> String {
+        let items = self.0.application.iter().flat_map(|l| l.items.iter().map(ToString::to_string));
+        items.collect::<Vec<_>>().join(", ")
+    }
+
+    /// Whether limiting is on (`enabled`).
+    pub(crate) fn enabled(&self) -> bool {
+        self.0.enabled
     }
 
     /// The limits that apply to `route` (a route pattern such as `/user/{id}`), shown as in
@@ -331,7 +362,8 @@ impl Limiter {
                 tracing::info!(limit = %item, key = %key, scope = %scope, "ratelimit exceeded");
                 checked.breached.get_or_insert(index);
                 let (key, scope) = (key.to_owned(), scope.into_owned());
-                checked.breaches.push(Breach { limit: item, key, scope, stats: outcome.stats });
+                let breach = Breach { limit: item, key, scope, stats: outcome.stats };
+                checked.breaches.push((breach, limit.limit.on_breach.clone()));
                 if inner.fail_on_first_breach {
                     break;
                 }
@@ -376,6 +408,40 @@ impl Limiter {
         out.push_str(suffix);
         out
     }
+}
+
+/// Where a route's limits come from.
+pub(crate) enum LimitSource<'a> {
+    /// `exempt` or `exempt_blueprint`.
+    Exempt,
+    /// Its own (`route`, `shared_limit`).
+    Route(&'a [Arc<ParsedLimit>]),
+    /// Its blueprint's: the prefix and the limits.
+    Blueprint(&'a str, &'a [Arc<ParsedLimit>]),
+    /// The default limits (maybe none).
+    Default(&'a [Arc<ParsedLimit>]),
+}
+
+/// Limits as the listings show them: `5 per 1 minute [POST]; 100 per 1 day (shared: auth)`.
+pub(crate) fn show_limits(limits: &[Arc<ParsedLimit>]) -> String {
+    limits
+        .iter()
+        .map(|l| {
+            let mut text = l.items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            if let Some(methods) = &l.limit.methods {
+                let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+                let _ = write!(text, " [{}]", names.join(","));
+            }
+            if l.limit.per_method {
+                text.push_str(" (per method)");
+            }
+            if l.limit.shared {
+                let _ = write!(text, " (shared: {})", l.limit.scope.as_deref().unwrap_or(""));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Whether route pattern `route` lies under blueprint prefix `prefix`.
@@ -553,7 +619,9 @@ impl LimiterBuilder {
         self
     }
 
-    /// Called for each breach; a response it returns replaces the 429 page (`on_breach=`).
+    /// Called for each breach of any limit; a response it returns replaces the 429 page
+    /// (`on_breach=` of `Limiter`). A limit's own callback ([`Limit::on_breach`]) runs after
+    /// this one, and its response wins.
     ///
     /// # Examples
     ///

@@ -9,6 +9,7 @@ use http::{Method, StatusCode};
 
 use crate::error::LimiterError;
 use crate::key::KeyFunc;
+use crate::limiter::{Breach, OnBreach};
 use crate::parse::{RateLimitItem, parse_many};
 
 type ExemptWhen = dyn Fn(&Parts) -> bool + Send + Sync;
@@ -45,6 +46,7 @@ pub struct Limit {
     pub(crate) exempt_when: Option<Arc<ExemptWhen>>,
     pub(crate) deduct_when: Option<Arc<DeductWhen>>,
     pub(crate) error_message: Option<String>,
+    pub(crate) on_breach: Option<Arc<OnBreach>>,
 }
 
 impl fmt::Debug for Limit {
@@ -74,6 +76,7 @@ impl Limit {
             exempt_when: None,
             deduct_when: None,
             error_message: None,
+            on_breach: None,
         }
     }
 
@@ -129,6 +132,38 @@ impl Limit {
     /// The message of the 429 answer instead of the limit's text (`error_message=`).
     pub fn error_message(mut self, message: impl Into<String>) -> Self {
         self.error_message = Some(message.into());
+        self
+    }
+
+    /// Called when this limit is breached (`on_breach=` of `@limiter.limit`), after the
+    /// limiter's own [`on_breach`](crate::LimiterBuilder::on_breach); a response it returns
+    /// replaces the 429 page (and wins over the limiter's). Rate limit headers are written on
+    /// the replacement as on the 429.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use http::StatusCode;
+    /// use phial_limiter::{Limit, Limiter};
+    ///
+    /// let limiter = Limiter::builder()
+    ///     .route(
+    ///         "/login",
+    ///         Limit::new("5/minute").on_breach(|breach| {
+    ///             tracing::warn!(key = %breach.key, "too many logins");
+    ///             Some((StatusCode::TOO_MANY_REQUESTS, "Too many attempts: wait a minute.").into_response())
+    ///         }),
+    ///     )
+    ///     .build()?;
+    /// # let _ = limiter;
+    /// # Ok::<(), phial_limiter::LimiterError>(())
+    /// ```
+    pub fn on_breach(
+        mut self,
+        callback: impl Fn(&Breach) -> Option<axum::response::Response> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_breach = Some(Arc::new(callback));
         self
     }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::routing::{get, post};
-use http::StatusCode;
+use http::{Method, StatusCode};
 use phial_core::cli::Output;
 use phial_core::prelude::*;
 use phial_limiter::{Limit, LimiterExtension, TestClock};
@@ -73,16 +73,45 @@ async fn disabled_in_config_limits_nothing() {
 }
 
 #[tokio::test]
-async fn cli_lists_limits_and_resets_counters() {
+async fn cli_lists_every_route_with_its_limits_and_resets_counters() {
     let clock = TestClock::at(T0);
     let (out, text) = Output::buffer();
-    app(&clock).build().unwrap().run_with(["app", "limiter", "limits"], out).await.unwrap();
-    let listing = text.text();
-    assert!(listing.contains("strategy: fixed-window"), "{listing}");
-    assert!(listing.contains("default (routes without their own)  3 per 1 minute"), "{listing}");
-    assert!(listing.contains("/login"), "{listing}");
-    assert!(listing.contains("2 per 1 minute"), "{listing}");
-    assert!(listing.contains("/ping") && listing.contains("exempt"), "{listing}");
+    let listed = App::builder()
+        .profile(Profile::Testing)
+        .extension(LimiterExtension::new().configure(|limits| {
+            limits
+                .route("/login", Limit::new("2/minute").methods([Method::POST]))
+                .blueprint("/api", Limit::new("100/minute"))
+                .shared_limit("exports", Limit::new("10/hour"), ["/api/export"])
+                .exempt("/ping")
+                .exempt("/healthz")
+                .route("/logn", Limit::new("1/second"))
+        }))
+        .set("limiter.default_limits", "3/minute")
+        .set("limiter.application_limits", "1000/hour")
+        .route("/", get(|| async { "home" }))
+        .route("/ping", get(|| async { "pong" }))
+        .route("/login", get(|| async { "form" }).post(|| async { StatusCode::UNAUTHORIZED }))
+        .route("/api/items", get(|| async { "items" }))
+        .route("/api/export", get(|| async { "export" }));
+    listed.build().unwrap().run_with(["app", "limiter", "limits"], out).await.unwrap();
+    insta::assert_snapshot!(text.text(), @r"
+    strategy: fixed-window
+    application limits (every route that is not exempt, one bucket): 1000 per 1 hour
+
+    Methods        Rule                 Limits                           From
+    -------------  -------------------  -------------------------------  --------------
+    GET,HEAD       /                    3 per 1 minute                   default
+    GET,HEAD       /api/export          10 per 1 hour (shared: exports)  route
+    GET,HEAD       /api/items           100 per 1 minute                 blueprint /api
+    GET,HEAD       /healthz             -                                exempt
+    GET,HEAD,POST  /login               2 per 1 minute [POST]            route
+    GET,HEAD       /ping                -                                exempt
+    GET,HEAD       /readyz              3 per 1 minute                   default
+    GET,HEAD       /static/{*filename}  3 per 1 minute                   default
+
+    declared for routes the app does not have: /logn
+    ");
 
     let (out, text) = Output::buffer();
     app(&clock).build().unwrap().run_with(["app", "limiter", "reset", "203.0.113.1"], out).await.unwrap();

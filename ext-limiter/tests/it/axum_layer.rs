@@ -240,6 +240,64 @@ async fn on_breach_is_called_and_its_response_replaces_the_429() {
 }
 
 #[tokio::test]
+async fn a_limits_own_on_breach_runs_after_the_limiters_and_its_response_wins() {
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (app_seen, own_seen) = (Arc::clone(&order), Arc::clone(&order));
+    let (b, _clock) = builder();
+    let limiter = b
+        .default_limits("1/minute")
+        .route(
+            "/login",
+            Limit::new("1/minute").on_breach(move |breach| {
+                own_seen.lock().unwrap().push(format!("login {}", breach.scope));
+                Some((StatusCode::TOO_MANY_REQUESTS, "too many attempts").into_response())
+            }),
+        )
+        .on_breach(move |breach| {
+            app_seen.lock().unwrap().push(format!("app {}", breach.scope));
+            Some((StatusCode::SERVICE_UNAVAILABLE, "slow down").into_response())
+        })
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/", get(|| async { "home" }))
+        .route("/login", post(|| async { "welcome" }))
+        .layer(limiter.layer());
+    let client = client_from(app, [203, 0, 113, 13]);
+    client.post("/login").await.assert_status(StatusCode::OK);
+    let replaced = client.post("/login").await;
+    replaced.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(replaced.text(), "too many attempts");
+    assert_eq!(replaced.header("x-ratelimit-limit"), Some("1"));
+    assert_eq!(*order.lock().unwrap(), ["app /login", "login /login"]);
+
+    // A route under the defaults meets only the limiter's callback.
+    client.get("/").await.assert_status(StatusCode::OK);
+    let other = client.get("/").await;
+    other.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(other.text(), "slow down");
+    assert_eq!(order.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_limits_on_breach_returning_none_keeps_the_429() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let (b, _clock) = builder();
+    let limit = Limit::new("1/minute").on_breach(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        None
+    });
+    let limiter = b.route("/", limit).build().unwrap();
+    let client = client_from(router(&limiter), [203, 0, 113, 14]);
+    client.get("/").await.assert_status(StatusCode::OK);
+    let refused = client.get("/").accept_json().await;
+    refused.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.json_value()["message"], "1 per 1 minute");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn fail_on_first_breach_off_counts_every_limit() {
     // 1/second breaks first (shortest window first); with fail_on_first_breach the minute
     // limit is not counted for the refused request.
