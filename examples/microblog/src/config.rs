@@ -19,6 +19,9 @@ pub struct MicroblogConfig {
     /// Microsoft Translator's key (`MS_TRANSLATOR_KEY`); none: `/translate` answers that the
     /// service is not configured.
     pub ms_translator_key: Option<phial::Secret>,
+    /// Seconds the posts export waits after each post (the original sleeps 5 to show the
+    /// progress banner move); default 0.
+    pub export_delay: f64,
 }
 
 impl Default for MicroblogConfig {
@@ -28,6 +31,7 @@ impl Default for MicroblogConfig {
             languages: vec!["en".to_owned(), "es".to_owned()],
             admins: vec!["your-email@example.com".to_owned()],
             ms_translator_key: None,
+            export_delay: 0.0,
         }
     }
 }

@@ -41,6 +41,25 @@ pub struct RegistrationForm {
     pub password2: String,
 }
 
+/// `ResetPasswordRequestForm`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct ResetPasswordRequestForm {
+    /// E-mail address.
+    #[validate(custom(function = "phial::forms::data_required"), email)]
+    pub email: String,
+}
+
+/// `ResetPasswordForm`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct ResetPasswordForm {
+    /// The new password.
+    #[validate(custom(function = "phial::forms::data_required"))]
+    pub password: String,
+    /// "Repeat Password".
+    #[validate(custom(function = "phial::forms::data_required"), must_match(other = "password"))]
+    pub password2: String,
+}
+
 /// `EditProfileForm`.
 #[derive(Debug, Deserialize, Validate)]
 pub struct EditProfileForm {

@@ -80,6 +80,41 @@ const SPANISH: &[(&str, &str)] = &[
     ("The CSRF token is invalid.", "El token CSRF no es válido."),
     ("The CSRF token has expired.", "El token CSRF ha expirado."),
     ("The CSRF session token is missing.", "Falta el token CSRF de la sesión."),
+    ("Forgot Your Password?", "¿Olvidaste tu contraseña?"),
+    ("Click to Reset It", "Haz click aquí para restablecerla"),
+    ("Reset Password", "Restablecer contraseña"),
+    ("Reset Your Password", "Restablece tu contraseña"),
+    ("Request Password Reset", "Pedir un enlace para restablecer la contraseña"),
+    (
+        "Check your email for the instructions to reset your password",
+        "Busca en tu email las instrucciones para restablecer tu contraseña",
+    ),
+    ("Your password has been reset.", "Tu contraseña ha sido restablecida."),
+    ("[Microblog] Reset Your Password", "[Microblog] Restablece tu contraseña"),
+    ("Dear %(username)s,", "Hola %(username)s:"),
+    ("To reset your password click on the following link:", "Para restablecer tu contraseña abre este enlace:"),
+    ("To reset your password", "Para restablecer tu contraseña"),
+    ("click here", "haz click aquí"),
+    (
+        "Alternatively, you can paste the following link in your browser's address bar:",
+        "También puedes copiar este enlace en la barra de direcciones de tu navegador:",
+    ),
+    (
+        "If you have not requested a password reset simply ignore this message.",
+        "Si no pediste restablecer tu contraseña, ignora este mensaje.",
+    ),
+    ("Sincerely,", "Saludos,"),
+    ("The Microblog Team", "El equipo de Microblog"),
+    ("Export your posts", "Exportar tus artículos"),
+    ("An export task is currently in progress", "Ya hay una exportación en curso"),
+    ("Exporting posts...", "Exportando artículos..."),
+    ("Search", "Buscar"),
+    ("Search Results", "Resultados de búsqueda"),
+    ("Too Many Requests", "Demasiadas solicitudes"),
+    (
+        "Too many attempts. Please wait a little and try again.",
+        "Demasiados intentos. Espera un poco y vuelve a intentarlo.",
+    ),
 ];
 
 /// WTForms' messages in Spanish, for phial-forms.

@@ -17,18 +17,23 @@ pub mod adopt;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod email;
 pub mod errors;
 pub mod forms;
 pub mod i18n;
+pub mod limits;
 pub mod md5;
 pub mod models;
 pub mod pages;
+pub mod reset;
 pub mod seed;
+pub mod tasks;
 pub mod web;
 
 use phial::BoxError;
 use phial::forms::FormsExtension;
 use phial::login::LoginExtension;
+use phial::mail::MailExtension;
 use phial::migrate::MigrateExtension;
 use phial::prelude::*;
 use phial::sql::{Databases, SqlExtension};
@@ -61,9 +66,13 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         "[app]\ntemplate_folder = \"{CRATE_DIR}/templates\"\n\
          [migrate]\ndirectory = \"{CRATE_DIR}/migrations/{migrations}\"\nupgrade_on_start = {upgrade}\n\
          [login]\nlogin_view = \"auth.login\"\n\
-         [forms.csrf]\nenabled = false\n",
+         [forms.csrf]\nenabled = false\n\
+         [mail]\nfolder = \"instance/mail\"\n",
         upgrade = !production
     );
+    let var = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let login_limit = var("LOGIN_RATE_LIMIT").filter(|limit| !limit.trim().is_empty());
+    let login_limit = login_limit.as_deref().unwrap_or(limits::DEFAULT_LOGIN_RATE_LIMIT);
     let app = App::builder()
         .config_section::<MicroblogConfig>("microblog")
         .config_toml(&defaults)
@@ -78,6 +87,10 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         // keys and `csrf_token()` / `hidden_tag()` in templates.
         .extension(FormsExtension::new().catalog(i18n::forms_catalog()))
         .extension(i18n::I18nExtension)
+        .extension(MailExtension::new())
+        .extension(reset::ResetTokensExtension)
+        .extension(tasks::OrphanTasks)
+        .extension(limits::extension(login_limit))
         .blueprint("/auth", auth::blueprint())
         .blueprint("", pages::blueprint())
         .blueprint("/api", api::blueprint())
@@ -89,8 +102,12 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
             // Flask's SERVER_NAME: the host of external URLs (the reset-password links).
             "SERVER_NAME" => app.set("app.server_name", value.as_str()),
             "MS_TRANSLATOR_KEY" if !value.is_empty() => app.set("microblog.ms_translator_key", value.as_str()),
+            "RATELIMIT_ENABLED" => app.set("limiter.enabled", limits::enabled(value)),
             _ => app,
         };
+    }
+    for (key, value) in email::settings(&env) {
+        app = app.set(key, value);
     }
     errors::register(app).env(env)
 }
@@ -105,6 +122,7 @@ async fn load_user(db: phial::sql::Db, id: String) -> Result<Option<User>, BoxEr
     let Some(mut user) = models::user_by_id(&db, id).await? else { return Ok(None) };
     user.last_seen = Some(now);
     user.unread_messages = models::unread_message_count(&db, &user).await?;
+    user.tasks = models::tasks_in_progress(&db, user.id).await?;
     Ok(Some(user))
 }
 

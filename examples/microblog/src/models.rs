@@ -32,6 +32,9 @@ pub struct User {
     /// Messages received since then; set by the user loader for the navigation bar's badge.
     #[sqlx(skip)]
     pub unread_messages: i64,
+    /// The user's background tasks in progress; set by the user loader for the tasks banner.
+    #[sqlx(skip)]
+    pub tasks: Vec<TaskView>,
 }
 
 impl User {
@@ -56,7 +59,11 @@ impl AuthUser for User {
     }
 
     fn template_fields(&self) -> serde_json::Value {
-        serde_json::json!({ "username": self.username, "unread_message_count": self.unread_messages })
+        serde_json::json!({
+            "username": self.username,
+            "unread_message_count": self.unread_messages,
+            "tasks": self.tasks,
+        })
     }
 }
 
@@ -446,6 +453,91 @@ pub async fn notifications_since(db: &Db, user_id: i32, since: f64) -> Result<Ve
         .and_where(Expr::col("user_id").eq(user_id))
         .and_where(Expr::col("timestamp").gt(since))
         .order_by("timestamp", Order::Asc)
+        .to_owned();
+    db.fetch_all(&select).await
+}
+
+/// A background task in progress, as the tasks banner shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    /// The task's id (36 characters, as RQ's job ids).
+    pub id: String,
+    /// What it does (`export_posts`).
+    pub name: String,
+    /// "Exporting posts...", in the language of the request that started it.
+    pub description: Option<String>,
+    /// Percent done, from the user's last `task_progress` notification for it (0 before one).
+    pub progress: i64,
+}
+
+/// `User.get_tasks_in_progress()`, each with its progress (`Task.get_progress()`).
+pub async fn tasks_in_progress(db: &Db, user_id: i32) -> Result<Vec<TaskView>, SqlError> {
+    let select = Query::select()
+        .columns(["id", "name", "description"])
+        .from("task")
+        .and_where(Expr::col("user_id").eq(user_id))
+        .and_where(Expr::col("complete").eq(false))
+        .order_by("id", Order::Asc)
+        .to_owned();
+    let rows: Vec<(String, String, Option<String>)> = db.fetch_all(&select).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let latest = last_task_progress(db, user_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, description)| {
+            let progress = latest.as_ref().filter(|(task, _)| *task == id).map_or(0, |(_, progress)| *progress);
+            TaskView { id, name, description, progress }
+        })
+        .collect())
+}
+
+/// The task and percentage of the user's last `task_progress` notification.
+async fn last_task_progress(db: &Db, user_id: i32) -> Result<Option<(String, i64)>, SqlError> {
+    let select = Query::select()
+        .column("payload_json")
+        .from("notification")
+        .and_where(Expr::col("user_id").eq(user_id))
+        .and_where(Expr::col("name").eq("task_progress"))
+        .to_owned();
+    let Some((payload,)) = db.fetch_optional::<(String,), _>(&select).await? else { return Ok(None) };
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    let task = payload["task_id"].as_str().map(str::to_owned);
+    Ok(task.map(|task| (task, payload["progress"].as_i64().unwrap_or(0))))
+}
+
+/// Adds a `task` row, not complete (`User.launch_task`).
+pub async fn create_task(db: &Db, id: &str, name: &str, description: &str, user_id: i32) -> Result<(), SqlError> {
+    let insert = Query::insert()
+        .into_table("task")
+        .columns(["id", "name", "description", "user_id", "complete"])
+        .values_panic([id.into(), name.into(), description.into(), user_id.into(), false.into()])
+        .to_owned();
+    db.execute(&insert).await.map(drop)
+}
+
+/// Marks a task complete.
+pub async fn complete_task(db: &Db, id: &str) -> Result<(), SqlError> {
+    let update = Query::update().table("task").value("complete", true).and_where(Expr::col("id").eq(id)).to_owned();
+    db.execute(&update).await.map(drop)
+}
+
+/// Marks every task still in progress complete; returns how many there were.
+pub async fn complete_all_tasks(db: &Db) -> Result<u64, SqlError> {
+    let update =
+        Query::update().table("task").value("complete", true).and_where(Expr::col("complete").eq(false)).to_owned();
+    db.execute(&update).await
+}
+
+/// A user's posts for the export, oldest first: body and time.
+pub async fn posts_for_export(db: &Db, user_id: i32) -> Result<Vec<(String, PrimitiveDateTime)>, SqlError> {
+    let select = Query::select()
+        .columns(["body", "timestamp"])
+        .from("post")
+        .and_where(Expr::col("user_id").eq(user_id))
+        .order_by("timestamp", Order::Asc)
+        .order_by("id", Order::Asc)
         .to_owned();
     db.fetch_all(&select).await
 }

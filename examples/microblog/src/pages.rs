@@ -16,6 +16,7 @@ use crate::config::MicroblogConfig;
 use crate::forms::{EditProfileForm, EmptyForm, FormView, Kind, MessageForm, PostForm, validate_on_submit};
 use crate::i18n::Locale;
 use crate::models::{self, PostView, User};
+use crate::tasks;
 use crate::web::{PageLinks, PageQuery, found, render};
 
 /// The blueprint, mounted at the root.
@@ -34,6 +35,7 @@ pub fn blueprint() -> Blueprint {
         .endpoint("messages", "/messages", get(messages))
         .endpoint("notifications", "/notifications", get(notifications))
         .endpoint("translate_text", "/translate", post(translate_text))
+        .endpoint("export_posts", "/export_posts", get(export_posts))
 }
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
@@ -102,6 +104,8 @@ struct Profile {
     following_count: i64,
     is_me: bool,
     is_following: bool,
+    /// Whether `me` has a posts export running (no "Export your posts" link then).
+    exporting: bool,
 }
 
 impl Profile {
@@ -116,6 +120,7 @@ impl Profile {
             following_count: models::following_count(db, user.id).await?,
             is_me: user.id == me.id,
             is_following: user.id != me.id && models::is_following(db, me.id, user.id).await?,
+            exporting: me.tasks.iter().any(|task| task.name == tasks::EXPORT_POSTS),
         })
     }
 }
@@ -364,4 +369,20 @@ async fn translate_text(
         locale.gettext("Error: the translation service failed.").to_owned()
     };
     Json(serde_json::json!({ "text": text }))
+}
+
+/// `/export_posts`: starts the export unless one is running, then back to the profile.
+async fn export_posts(
+    locale: Locale,
+    CurrentUser(me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    session: Session,
+) -> Result<Response, HttpError> {
+    if me.tasks.iter().any(|task| task.name == tasks::EXPORT_POSTS) {
+        session.flash(locale.gettext("An export task is currently in progress"));
+    } else {
+        tasks::launch_export(&state, &db, me.id, locale.gettext("Exporting posts...")).await?;
+    }
+    Ok(found(&state.url_for("main.user", [("username", me.username.as_str())])?))
 }

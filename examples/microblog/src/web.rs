@@ -59,3 +59,19 @@ impl PageLinks {
         })
     }
 }
+
+/// `url_for(endpoint, ..., _external=True)` for links that leave the site (mail): on
+/// `SERVER_NAME` when it is set, so a forged `Host` header cannot redirect a reset link;
+/// else on the request's host, as Flask does without `SERVER_NAME`.
+pub fn external_url(
+    state: &AppState,
+    urls: &Urls,
+    endpoint: &str,
+    params: &[(&str, &str)],
+) -> Result<String, HttpError> {
+    let app = state.app_config();
+    match &app.server_name {
+        Some(host) => Ok(format!("{}://{host}{}", app.preferred_url_scheme, state.url_for(endpoint, params.to_vec())?)),
+        None => Ok(urls.external(endpoint, params.to_vec())?),
+    }
+}

@@ -8,9 +8,13 @@ mod backends;
 mod binary;
 mod cli;
 mod i18n;
+mod limits;
 mod messages;
 mod pages;
+mod reset;
 mod schema;
+mod smtp;
+mod tasks;
 
 use phial::Profile;
 use phial::RunningApp;
@@ -34,8 +38,14 @@ pub(crate) struct Site {
 impl Site {
     /// A fresh site with an empty, migrated database.
     pub(crate) async fn new() -> Self {
+        Self::with(&[]).await
+    }
+
+    /// A fresh site with these extra environment variables.
+    pub(crate) async fn with(extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Self::on(dir).await
+        let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+        Self::at_with(&url, extra, Box::new(dir)).await
     }
 
     /// A site on the database `dir/app.db`, which may already exist.
@@ -46,7 +56,12 @@ impl Site {
 
     /// A site on the database at `url`, keeping `keep` (what owns the database) alive.
     pub(crate) async fn at(url: &str, keep: Box<dyn std::any::Any + Send>) -> Self {
-        let env = test_env(url, &[]);
+        Self::at_with(url, &[], keep).await
+    }
+
+    /// As [`Site::at`], with extra environment variables.
+    pub(crate) async fn at_with(url: &str, extra: &[(&str, &str)], keep: Box<dyn std::any::Any + Send>) -> Self {
+        let env = test_env(url, extra);
         let app = microblog::app(env).profile(Profile::Testing).build().unwrap().start().await.unwrap();
         // A browser: it asks for HTML. (Without `Accept`, phial answers 401s and errors with
         // JSON, as the original's error pages do for 404 and 500.)
@@ -58,6 +73,11 @@ impl Site {
             .service(app.service());
         let client = TestClient::from_service(browser);
         Self { app, client, _keep: keep }
+    }
+
+    /// The app's mail handle.
+    pub(crate) fn mail(&self) -> phial::mail::Mail {
+        self.app.state().get::<phial::mail::Mail>().unwrap().clone()
     }
 
     /// The app's database.
@@ -129,4 +149,62 @@ pub(crate) async fn csrf_token(client: &TestClient, path: &str) -> String {
 pub(crate) async fn follow_flash(client: &TestClient, response: &TestResponse) -> String {
     let location = response.location().unwrap_or_else(|| panic!("not a redirect: {}", response.text())).to_owned();
     client.get(location).send().await.html().to_owned()
+}
+
+/// Waits (up to 20 s) until `done` holds; whether it did.
+pub(crate) async fn eventually(mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if done().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The decoded body of the first MIME part of type `content_type` in a raw message.
+pub(crate) fn mime_part(raw: &str, content_type: &str) -> Option<String> {
+    use base64::Engine as _;
+    let start = raw.find(&format!("Content-Type: {content_type}"))?;
+    let rest = &raw[start..];
+    let header_end = rest.find("\r\n\r\n")?;
+    let headers = &rest[..header_end];
+    let body = &rest[header_end + 4..];
+    let body = &body[..body.find("\r\n--").unwrap_or(body.len())];
+    let encoding = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("Content-Transfer-Encoding: "))
+        .unwrap_or("7bit")
+        .trim()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "base64" => {
+            let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(compact).ok()?).ok()
+        }
+        "quoted-printable" => Some(quoted_printable(body)),
+        _ => Some(body.to_owned()),
+    }
+}
+
+fn quoted_printable(body: &str) -> String {
+    let joined = body.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Some(byte) = joined.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
