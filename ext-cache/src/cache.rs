@@ -128,6 +128,11 @@ struct Inner {
     nonce: u64,
     #[cfg_attr(not(feature = "redis"), expect(dead_code, reason = "leases exist with Redis only"))]
     leases: AtomicU64,
+    /// Where template fragments live with a Redis backend: this process's memory, since a
+    /// template renders synchronously (see `fragment.rs`). The memory backend keeps them in
+    /// its own store.
+    #[cfg(feature = "templates")]
+    fragments: Option<MemoryStore>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -242,13 +247,19 @@ impl Cache {
             nonce = u64::try_from(now.as_nanos() & u128::from(u64::MAX)).unwrap_or_default().to_le_bytes();
         }
         let inner = Inner {
-            backend,
             default_ttl: config.default_ttl(),
             fail_loudly: config.fail_loudly,
             lease_timeout: at_least_ms(config.lease_timeout),
             flights: Flights::default(),
             nonce: u64::from_le_bytes(nonce),
             leases: AtomicU64::new(0),
+            #[cfg(feature = "templates")]
+            fragments: match &backend {
+                Backend::Memory(_) | Backend::Null => None,
+                #[cfg(feature = "redis")]
+                Backend::Redis(_) | Backend::TwoLevel(..) => Some(MemoryStore::new(config, None)),
+            },
+            backend,
         };
         Self { inner: Arc::new(inner) }
     }
@@ -277,6 +288,13 @@ impl Cache {
 
     pub(crate) fn ttl(&self, ttl: Ttl) -> Option<Duration> {
         ttl.resolve(self.inner.default_ttl)
+    }
+
+    /// The in-process store template fragments use: the memory backend's own, a store of
+    /// their own with Redis backends, none with `null`.
+    #[cfg(feature = "templates")]
+    pub(crate) fn fragment_store(&self) -> Option<&MemoryStore> {
+        if let Backend::Memory(local) = &self.inner.backend { Some(local) } else { self.inner.fragments.as_ref() }
     }
 
     /// A Redis fault becomes `fallback` unless `fail_loudly` is on.
@@ -561,6 +579,10 @@ impl Cache {
     /// # Ok(()) }
     /// ```
     pub async fn clear(&self) -> Result<(), CacheError> {
+        #[cfg(feature = "templates")]
+        if let Some(fragments) = &self.inner.fragments {
+            fragments.clear();
+        }
         let result = self.inner.backend.clear().await;
         self.degrade(result, ())
     }

@@ -134,6 +134,9 @@ impl Extension for CacheExtension {
             self.fill(&cache);
             ctx.state(cache);
         }
+        // `{% call cache(60, "name") %}...{% endcall %}` in templates (see `fragment.rs`).
+        #[cfg(feature = "templates")]
+        ctx.template_global("cache", crate::fragment::template_function(Arc::clone(&self.slot)));
         tracing::info!(backend = config.backend.as_str(), "cache configured");
         Ok(())
     }

@@ -15,6 +15,9 @@
 //!   string is part of the key (sorted), requests with credentials are not shared, only 200s
 //!   without cookies or `private` are stored, `ETag`/`If-None-Match` gives 304, and
 //!   `X-Cache: HIT|MISS|BYPASS` says what happened.
+//! - **Template fragments** (feature `templates`): `{% call cache(60, "sidebar") %}...{% endcall %}`
+//!   renders the block once per timeout (Flask-Caching's `{% cache %}` tag), varied on any
+//!   values given after the name, deleted from Rust with `Cache::delete_fragment`.
 //! - **Faults**: a Redis outage or a slow Redis makes the cache miss (the app computes and
 //!   serves), logs a warning at most once per interval, and the health check reports the
 //!   cache degraded; `fail_loudly = true` turns that into errors for development.
@@ -71,9 +74,37 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `redis` | the `redis` and `two-level` backends on phial-core's shared Redis connection (turns on `phial-core/redis`) |
+//! | `templates` | the `cache` template global for fragment caching, `fragment_key` and `Cache::delete_fragment` (turns on `phial-core/templates`) |
 //!
 //! Without features, the crate has the `memory` and `null` backends, memoize and the
 //! response layer, and compiles no Redis client.
+//!
+//! # Template fragments
+//!
+//! minijinja has no custom tags, so Flask-Caching's `{% cache timeout, name, *vary_on %}` tag
+//! becomes a `{% call %}` block around the `cache` global that
+//! [`CacheExtension`] registers; the block renders only when the fragment is not cached:
+//!
+//! ```jinja
+//! {% call cache(300, "sidebar") %}{% for post in popular %}...{% endfor %}{% endcall %}
+//! {% call cache(60, "user-card", current_user.id, lang) %}...{% endcall %}
+//! {% call cache(none, "footer") %}...{% endcall %}  {# none: default_timeout; 0: never expires #}
+//! ```
+//!
+//! The cached text is the block's output after autoescaping, served as safe on a hit, so a
+//! hit renders byte for byte what the miss did. Delete a fragment from Rust with
+//! `cache.delete_fragment("user-card", &["42", "en"]).await` (values as the template prints
+//! them); `fragment_key` gives the key, as Flask-Caching's `make_template_fragment_key`.
+//!
+//! **Where fragments live.** A template renders synchronously and Redis answers
+//! asynchronously, so fragments are read and written in this process's memory: the
+//! `memory` backend's own store (same bounds; `clear` empties them too), or, beside a `redis`
+//! or `two-level` backend, an in-process store of the same bounds. They are not shared
+//! through Redis: each instance renders a fragment once per timeout and keeps its own copy,
+//! and `delete_fragment` removes this process's copy, so with several instances keep
+//! timeouts as short as the staleness you accept. Blocking a runtime thread on a Redis round
+//! trip in the middle of a render would cost more than rendering the fragment again. The
+//! `null` backend renders every time.
 //!
 //! # Stored values
 //!
@@ -105,7 +136,8 @@
 //! | `@cache.memoize(timeout=60)` | `cache.memoize("name", f).timeout(Ttl::secs(60))`, called with `.call(args)` |
 //! | `@memoize(unless=..., cache_none=True)` | `.unless(f)`, `.cache_none(true)` |
 //! | `cache.delete_memoized(f)` / `delete_memoized(f, *args)` | `f.delete_memoized()` / `f.delete_memoized_args(&args)` |
-//! | `{% cache 60, "key" %}` template fragments | not yet |
+//! | `{% cache 60, "key", user.id %}...{% endcache %}` | `{% call cache(60, "key", user.id) %}...{% endcall %}` (feature `templates`; kept per process, see above) |
+//! | `cache.delete(make_template_fragment_key("key", vary_on=[...]))` | `cache.delete_fragment("key", &[...])`, `fragment_key` |
 //!
 //! Differences worth knowing:
 //!
@@ -132,6 +164,8 @@ mod extension;
 #[cfg(feature = "redis")]
 mod faults;
 mod flight;
+#[cfg(feature = "templates")]
+mod fragment;
 mod memoize;
 mod memory;
 #[cfg(feature = "redis")]
@@ -142,5 +176,8 @@ pub use cache::{Cache, Ttl};
 pub use config::{BackendKind, CacheConfig};
 pub use error::CacheError;
 pub use extension::CacheExtension;
+#[cfg(feature = "templates")]
+#[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+pub use fragment::fragment_key;
 pub use memoize::Memoized;
 pub use response::{CacheLayer, CachedService};

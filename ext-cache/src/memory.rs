@@ -82,6 +82,22 @@ impl MemoryStore {
         self.cache.get(key).await.map(|slot| slot.value)
     }
 
+    /// The value, if moka answers without waiting (it nearly always does: its housekeeping
+    /// only runs when its lock is free); for callers that cannot await.
+    #[cfg(feature = "templates")]
+    pub(crate) fn get_now(&self, key: &str) -> Option<Bytes> {
+        use futures_util::FutureExt;
+        self.get(key).now_or_never().flatten()
+    }
+
+    /// Stores the value if moka can without waiting; whether it did. A write interrupted this
+    /// way is one moka finishes or retries itself (its operations are cancel safe).
+    #[cfg(feature = "templates")]
+    pub(crate) fn set_now(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> bool {
+        use futures_util::FutureExt;
+        self.set(key, value, ttl).now_or_never().is_some()
+    }
+
     /// The value and its memo.
     pub(crate) async fn get_memo(&self, key: &str) -> Option<(Bytes, Memo)> {
         self.cache.get(key).await.map(|slot| (slot.value, slot.memo))

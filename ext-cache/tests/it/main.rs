@@ -8,6 +8,8 @@ mod api;
 mod extension;
 #[cfg(feature = "redis")]
 mod faults;
+#[cfg(feature = "templates")]
+mod fragments;
 mod memoize;
 mod responses;
 mod stampede;
