@@ -311,6 +311,12 @@ impl Cache {
         self.degrade(result, None)
     }
 
+    /// The value and memo of `key` if this process's memory holds it and answers without
+    /// waiting (memory backend, two-level local copy); for the response layer's hit path.
+    pub(crate) fn local_hit(&self, key: &str) -> Option<(Bytes, Memo)> {
+        self.inner.backend.local()?.get_memo_now(key)
+    }
+
     /// [`get_raw`](Self::get_raw) with the entry's memo when the value came from this process.
     pub(crate) async fn get_memo(&self, key: &str) -> Result<Option<(Bytes, Option<Memo>)>, CacheError> {
         let result = self.inner.backend.get_memo(key).await;

@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either, Ready, ready};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use http_body::Body as _;
@@ -360,7 +360,9 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    /// A hit found in this process's memory is answered at once (`Left`); anything else
+    /// (a miss, Redis, a bypass) runs as a boxed future (`Right`).
+    type Future = Either<Ready<Result<Response, Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // Readiness is checked on the clone that serves the request (`oneshot`).
@@ -368,18 +370,30 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let inner = self.inner.clone();
-        let layer = self.layer.clone();
-        async move {
-            let Some(cache) = layer.source.get().cloned() else { return inner.oneshot(request).await };
-            let Some(key) = cache_key(&layer.options, &request) else {
-                let mut response = inner.oneshot(request).await?;
-                response.headers_mut().insert(X_CACHE, BYPASS);
-                return Ok(response);
-            };
-            Ok(serve(cache, layer.options, key, inner, request).await)
+        let Some(cache) = self.layer.source.get() else {
+            return Either::Right(self.inner.clone().oneshot(request).boxed());
+        };
+        let Some(key) = cache_key(&self.layer.options, &request) else {
+            let inner = self.inner.clone();
+            return Either::Right(
+                async move {
+                    let mut response = inner.oneshot(request).await?;
+                    response.headers_mut().insert(X_CACHE, BYPASS);
+                    Ok(response)
+                }
+                .boxed(),
+            );
+        };
+        // The common case, a hit held in this process, is served here: no clone of the
+        // route, no boxed future, no await (see `Cache::local_hit`).
+        if let Some((bytes, memo)) = cache.local_hit(&key)
+            && let Some(hit) = Prepared::of(bytes, Some(memo))
+            && let Some(hit) = hit.as_ref()
+        {
+            return Either::Left(ready(Ok(hit.response(request.headers().get(header::IF_NONE_MATCH)))));
         }
-        .boxed()
+        let (cache, options, inner) = (cache.clone(), Arc::clone(&self.layer.options), self.inner.clone());
+        Either::Right(async move { Ok(serve(cache, options, key, inner, request).await) }.boxed())
     }
 }
 
@@ -665,6 +679,9 @@ impl Prepared {
         not_modified.insert(X_CACHE, HIT);
         headers.insert(header::ETAG, etag.clone());
         headers.insert(X_CACHE, HIT);
+        // Set here once, so axum does not insert it into each hit's copy of the headers
+        // (a copy has no spare room: the insert would reallocate it).
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         Self { status, etag, headers, not_modified, body }
     }
 
