@@ -22,6 +22,9 @@ pub struct MicroblogConfig {
     /// Seconds the posts export waits after each post (the original sleeps 5 to show the
     /// progress banner move); default 0.
     pub export_delay: f64,
+    /// Mail `ERROR` log events to `admins`; unset: in production when `MAIL_SERVER` is set, as
+    /// the original.
+    pub error_mail: Option<bool>,
 }
 
 impl Default for MicroblogConfig {
@@ -32,6 +35,7 @@ impl Default for MicroblogConfig {
             admins: vec!["your-email@example.com".to_owned()],
             ms_translator_key: None,
             export_delay: 0.0,
+            error_mail: None,
         }
     }
 }

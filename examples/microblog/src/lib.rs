@@ -22,6 +22,7 @@ pub mod errors;
 pub mod forms;
 pub mod i18n;
 pub mod limits;
+pub mod logging;
 pub mod md5;
 pub mod models;
 pub mod pages;
@@ -91,6 +92,7 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .extension(reset::ResetTokensExtension)
         .extension(tasks::OrphanTasks)
         .extension(limits::extension(login_limit))
+        .extension(logging::ErrorMailExtension)
         .blueprint("/auth", auth::blueprint())
         .blueprint("", pages::blueprint())
         .blueprint("/api", api::blueprint())
@@ -108,6 +110,12 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
     }
     for (key, value) in email::settings(&env) {
         app = app.set(key, value);
+    }
+    // REDIS_URL (read by phial into `[redis] url`): the rate limits count in Redis, so they
+    // hold across instances. The original uses it for its task queue, which the port does
+    // not need.
+    if var("REDIS_URL").is_some_and(|url| !url.is_empty()) {
+        app = app.extension(phial::redis::RedisExtension::new()).set("limiter.storage_uri", "redis://");
     }
     errors::register(app).env(env)
 }

@@ -280,6 +280,37 @@ pub fn all_posts() -> SelectStatement {
     select_posts()
 }
 
+/// Posts that contain every word of `query`, in the database's own way (the original asks
+/// Elasticsearch): on PostgreSQL full-text search with the `simple` configuration (no
+/// stemming, any language; `to_tsvector` against `plainto_tsquery`, best match first, on the
+/// GIN index of revision `a1f0c3e5d7b9`); on SQLite and MariaDB a case-insensitive `LIKE` per
+/// word, newest first. `None` when `query` has no words.
+pub fn search_posts(backend: Backend, query: &str) -> Option<SelectStatement> {
+    let words: Vec<&str> = query.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    let mut select = select_posts();
+    if backend == Backend::Postgres {
+        let matches = "to_tsvector('simple', \"post\".\"body\") @@ plainto_tsquery('simple', $1)";
+        let rank = "ts_rank(to_tsvector('simple', \"post\".\"body\"), plainto_tsquery('simple', $1))";
+        select.and_where(Expr::cust_with_values(matches, [query]));
+        select.clear_order_by();
+        select
+            .order_by_expr(Expr::cust_with_values(rank, [query]), Order::Desc)
+            .order_by(("post", "timestamp"), Order::Desc)
+            .order_by(("post", "id"), Order::Desc);
+    } else {
+        for word in words {
+            let escaped = word.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\');
+            // Lowercased on both sides: SQLite's LIKE folds ASCII letters only.
+            select.and_where(sea_query::Func::lower(Expr::col(("post", "body"))).like(pattern));
+        }
+    }
+    Some(select)
+}
+
 /// The posts of one user (profile).
 pub fn posts_of(user_id: i32) -> SelectStatement {
     let mut select = select_posts();

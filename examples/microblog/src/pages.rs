@@ -36,6 +36,7 @@ pub fn blueprint() -> Blueprint {
         .endpoint("notifications", "/notifications", get(notifications))
         .endpoint("translate_text", "/translate", post(translate_text))
         .endpoint("export_posts", "/export_posts", get(export_posts))
+        .endpoint("search", "/search", get(search))
 }
 
 #[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
@@ -385,4 +386,36 @@ async fn export_posts(
         tasks::launch_export(&state, &db, me.id, locale.gettext("Exporting posts...")).await?;
     }
     Ok(found(&state.url_for("main.user", [("username", me.username.as_str())])?))
+}
+
+/// `?q=&page=` of the search page (the original's `SearchForm`, read from the query string).
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// `/search?q=`: posts matching `q`, 25 per page; no `q` → `/explore`, as the original when
+/// its form does not validate.
+async fn search(
+    CurrentUser(_me): CurrentUser<User>,
+    State(state): State<AppState>,
+    db: Db,
+    Ext(config): Ext<MicroblogConfig>,
+    template: Template,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, HttpError> {
+    let q = query.q.unwrap_or_default();
+    let Some(select) = models::search_posts(db.backend(), &q) else { return Ok(found("/explore")) };
+    let page = query.page.page();
+    let (posts, has_next) = models::page_of_posts(&db, select, page, config.posts_per_page).await?;
+    let links = PageLinks::new(&state, "main.search", &[("q", q.as_str())], page, has_next)?;
+    let posts: Vec<PostView> = posts.into_iter().map(PostView::from).collect();
+    let html = render(
+        &template,
+        "search.html",
+        context! { title => "Search", posts, q, prev_url => links.prev_url, next_url => links.next_url },
+    )?;
+    Ok(html.into_response())
 }

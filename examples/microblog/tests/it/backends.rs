@@ -9,7 +9,7 @@ use phial::sql::testing::TestDatabase;
 
 use crate::{Site, csrf_token, follow_flash};
 
-async fn flows_and_migrations_work(database: TestDatabase, directory: &str) {
+async fn flows_and_migrations_work(database: TestDatabase, directory: &str, revisions: usize) {
     let url = database.url().to_owned();
     let site = Site::at(&url, Box::new(database)).await;
     site.register("john").await;
@@ -49,6 +49,14 @@ async fn flows_and_migrations_work(database: TestDatabase, directory: &str) {
     );
     assert!(client.get("/messages").send().await.html().contains("psst"));
 
+    // Search with the backend's own SQL: every word, any case.
+    let html = client.get("/search?q=HELLO%20john").send().await.html().to_owned();
+    assert!(html.contains("hello from john") && !html.contains("hello from susan"), "{html}");
+    let html = client.get("/search?q=hello").send().await.html().to_owned();
+    assert!(html.contains("hello from john") && html.contains("hello from susan"), "{html}");
+    let html = client.get("/search?q=100%25").send().await.html().to_owned();
+    assert!(!html.contains("hello from"), "a % is a character, not a wildcard: {html}");
+
     // The API: a token for Basic credentials, a user, revocation.
     let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("susan:cat"));
     let token = client.post("/api/tokens").header("Authorization", basic.as_str()).send().await.json_value()["token"]
@@ -64,18 +72,19 @@ async fn flows_and_migrations_work(database: TestDatabase, directory: &str) {
     let mut config = MigrateConfig::default();
     config.directory = format!("{}/migrations/{directory}", env!("CARGO_MANIFEST_DIR")).into();
     let migrator = Migrator::new(site.db(), &config).unwrap();
-    assert_eq!(migrator.downgrade(&Target::Base).await.unwrap().steps.len(), 9);
-    assert_eq!(migrator.upgrade(&Target::Head).await.unwrap().steps.len(), 9);
+    assert_eq!(migrator.downgrade(&Target::Base).await.unwrap().steps.len(), revisions);
+    assert_eq!(migrator.upgrade(&Target::Head).await.unwrap().steps.len(), revisions);
 }
 
 #[tokio::test]
 async fn postgres() {
     let Some(database) = TestDatabase::postgres().await else { return };
-    flows_and_migrations_work(database, "postgres").await;
+    // The original's nine revisions and the search index.
+    flows_and_migrations_work(database, "postgres", 10).await;
 }
 
 #[tokio::test]
 async fn mariadb() {
     let Some(database) = TestDatabase::mysql().await else { return };
-    flows_and_migrations_work(database, "mysql").await;
+    flows_and_migrations_work(database, "mysql", 9).await;
 }

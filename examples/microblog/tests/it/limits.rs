@@ -57,3 +57,21 @@ async fn ratelimit_enabled_false_turns_the_limits_off() {
     }
     assert_eq!(login_with(&site.client, "susan", "cat", "").await.location(), Some("/index"));
 }
+
+#[tokio::test]
+async fn with_redis_url_the_limit_holds_across_instances() {
+    let Some(url) = phial::testing::service_url(phial::testing::Service::Redis) else { return };
+    let mut bytes = [0_u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    let prefix = format!("microblog-test-{}:", hex::encode(bytes));
+    let env =
+        [("REDIS_URL", url.as_str()), ("PHIAL_REDIS__KEY_PREFIX", prefix.as_str()), ("LOGIN_RATE_LIMIT", "2/minute")];
+    let (one, two) = (Site::with(&env).await, Site::with(&env).await);
+    one.register("susan").await;
+    two.register("susan").await;
+    for _ in 0..2 {
+        assert_eq!(login_with(&one.client, "susan", "dog", "").await.location(), Some("/auth/login"));
+    }
+    // The other instance knows: the same client is refused there.
+    login_with(&two.client, "susan", "cat", "").await.assert_status(StatusCode::TOO_MANY_REQUESTS);
+}

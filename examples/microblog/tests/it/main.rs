@@ -9,10 +9,12 @@ mod binary;
 mod cli;
 mod i18n;
 mod limits;
+mod logging;
 mod messages;
 mod pages;
 mod reset;
 mod schema;
+mod search;
 mod smtp;
 mod tasks;
 
