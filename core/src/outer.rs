@@ -197,6 +197,9 @@ where
             State::Ready { response: Some(HttpError::status_only(StatusCode::PAYLOAD_TOO_LARGE).into_response()) }
         } else {
             req.extensions_mut().insert(RequestId(id.clone()));
+            // Extractors and guards whose router state is not `AppState` (bare routers nested
+            // into an app, `MaybeUser` and the like) reach the app's state through the request.
+            req.extensions_mut().insert(self.shared.state.clone());
             State::Running { inner: AssertUnwindSafe(self.inner.call(req)).catch_unwind() }
         };
         let sleep = self.shared.timeout.map(tokio::time::sleep);

@@ -72,7 +72,9 @@ pub(crate) struct StateInner {
 /// The router state of a phial app: config, URL map and the typed registry, behind one `Arc`.
 ///
 /// Cloning is a reference-count increment. Handlers reach registered values with [`Ext`], or
-/// through an extension's own extractor.
+/// through an extension's own extractor. Every request of a started app also carries it in its
+/// extensions (`parts.extensions.get::<AppState>()`), for extractors and layers that are
+/// generic over the router's state or run in a router nested without it.
 ///
 /// # Examples
 ///

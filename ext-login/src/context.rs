@@ -1,6 +1,7 @@
 //! The per-request login state: who the user is, and what the response must say about it.
 //!
-//! [`LoginLayer`](crate::LoginLayer) puts a [`LoginContext`] into each request. Nothing is
+//! The first extractor or guard of a request that asks who the user is makes its
+//! [`LoginContext`] ([`context_of`]) and keeps it in the request for the others. Nothing is
 //! loaded until an extractor or guard asks ([`LoginContext::resolve`]); then, in order:
 //! session protection, the user in the session, the remember-me cookie, the request loader.
 
@@ -93,9 +94,10 @@ impl<U: Clone> Clone for Resolved<U> {
 
 struct CtxState<U> {
     resolved: Option<Resolved<U>>,
-    /// Whether auth cookies were read or written, so the response varies by `Cookie`.
-    touched: bool,
-    cookie: CookieAction,
+    /// What the response does with the remember-me cookie; made, and handed to the session's
+    /// [`after_response`](Session::after_response), the first time it is not `Keep`, so a
+    /// request that leaves the cookie alone allocates nothing for it.
+    cookie: Option<Arc<Mutex<CookieAction>>>,
     session: Option<Session>,
 }
 
@@ -136,7 +138,7 @@ impl RequestFacts {
 
 impl<U: AuthUser> LoginContext<U> {
     pub(crate) fn new(shared: Arc<LoginShared<U>>) -> Self {
-        let state = CtxState { resolved: None, touched: false, cookie: CookieAction::Keep, session: None };
+        let state = CtxState { resolved: None, cookie: None, session: None };
         Self { shared, state: Mutex::new(state), resolving: tokio::sync::Mutex::new(()) }
     }
 
@@ -144,12 +146,29 @@ impl<U: AuthUser> LoginContext<U> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn touched(&self) -> bool {
-        self.lock().touched
-    }
-
-    pub(crate) fn cookie_action(&self) -> CookieAction {
-        self.lock().cookie.clone()
+    /// Sets what the response does with the remember-me cookie. The cookie is written by a
+    /// function the session layer runs on the response (it holds the action and the shared
+    /// config, not this context, so nothing refers back to the session).
+    fn set_cookie(&self, action: CookieAction) {
+        let mut state = self.lock();
+        if let Some(cookie) = &state.cookie {
+            *cookie.lock().unwrap_or_else(PoisonError::into_inner) = action;
+            return;
+        }
+        let Some(session) = state.session.clone() else {
+            // Every path that changes the cookie resolves the request first, which keeps the session.
+            tracing::error!("the remember-me cookie changed before the login was resolved; it is not written");
+            return;
+        };
+        let cookie = Arc::new(Mutex::new(action));
+        state.cookie = Some(Arc::clone(&cookie));
+        drop(state);
+        let shared = Arc::clone(&self.shared);
+        session.after_response(move |response| {
+            let action =
+                std::mem::replace(&mut *cookie.lock().unwrap_or_else(PoisonError::into_inner), CookieAction::Keep);
+            crate::layer::write_cookie(&shared, action, response);
+        });
     }
 
     pub(crate) fn session(&self) -> Option<Session> {
@@ -162,7 +181,6 @@ impl<U: AuthUser> LoginContext<U> {
         if let Some(resolved) = self.lock().resolved.clone() {
             return Ok(resolved);
         }
-        self.lock().touched = true;
         let facts = RequestFacts::from_parts(parts, &self.shared.config).await?;
         self.lock().session = Some(facts.session.clone());
         let resolved = self.resolve_facts(&facts, &parts.headers).await?;
@@ -243,7 +261,7 @@ impl<U: AuthUser> LoginContext<U> {
     async fn restore(&self, value: &str, facts: &RequestFacts) -> Result<Option<U>, LoginError> {
         let shared = &self.shared;
         let Some((selector, validator)) = parse_token(value) else {
-            self.lock().cookie = CookieAction::Clear;
+            self.set_cookie(CookieAction::Clear);
             return Ok(None);
         };
         // A selector that is not (or no longer) stored leaves the cookie alone: a parallel
@@ -262,7 +280,7 @@ impl<U: AuthUser> LoginContext<U> {
         };
         shared.bounded("the remember store", shared.store()?.delete(selector)).await?;
         let Some(user) = user else {
-            self.lock().cookie = CookieAction::Clear;
+            self.set_cookie(CookieAction::Clear);
             return Ok(None);
         };
         self.issue(&user, record.auth_hash, record.epoch, record.expires_at).await?;
@@ -285,7 +303,7 @@ impl<U: AuthUser> LoginContext<U> {
         let token = issue_token().map_err(LoginError::Unavailable)?;
         let record = RememberRecord::new(user.auth_id(), token.validator_hash, auth, epoch, expires_at);
         shared.bounded("the remember store", shared.store()?.save(&token.selector, &record)).await?;
-        self.lock().cookie = CookieAction::Set { value: token.cookie_value, expires_at };
+        self.set_cookie(CookieAction::Set { value: token.cookie_value, expires_at });
         Ok(())
     }
 
@@ -298,7 +316,7 @@ impl<U: AuthUser> LoginContext<U> {
         {
             self.shared.bounded("the remember store", self.shared.store()?.delete(selector)).await?;
         }
-        self.lock().cookie = CookieAction::Clear;
+        self.set_cookie(CookieAction::Clear);
         Ok(())
     }
 
@@ -326,7 +344,6 @@ impl<U: AuthUser> LoginContext<U> {
         }
         {
             let mut state = self.lock();
-            state.touched = true;
             state.resolved = Some(Resolved { user: Some(user.clone()), fresh: options.fresh });
         }
         emit(&shared.signals.logged_in, user);
@@ -342,7 +359,6 @@ impl<U: AuthUser> LoginContext<U> {
         self.revoke_request_token(facts).await?;
         {
             let mut state = self.lock();
-            state.touched = true;
             state.resolved = Some(Resolved { user: None, fresh: false });
         }
         if let Some(user) = &previous {
@@ -368,7 +384,6 @@ impl<U: AuthUser> LoginContext<U> {
             self.issue(user, record_auth(user), record.epoch, record.expires_at).await?;
         }
         let mut state = self.lock();
-        state.touched = true;
         if let Some(resolved) = state.resolved.as_mut() {
             resolved.user = Some(user.clone());
         }
@@ -509,13 +524,29 @@ fn minijinja_value<U: AuthUser>(resolved: &Resolved<U>) -> phial_core::minijinja
     phial_core::minijinja::Value::from_serialize(crate::user::template_value(resolved.user.as_ref()))
 }
 
-/// Gets the request's context, or says that the layer is missing.
-pub(crate) fn context_of<U: AuthUser>(parts: &Parts) -> Result<Arc<LoginContext<U>>, LoginError> {
-    parts
-        .extensions
-        .get::<Arc<LoginContext<U>>>()
-        .cloned()
-        .ok_or(LoginError::NotInstalled("no `LoginLayer` for this user type in front of the handler"))
+/// The request's login context: the one an earlier extractor or guard of this request made,
+/// or a new one, kept in the request for the next. It finds the app's login settings in the
+/// [`LoginLayer`](crate::LoginLayer)'s mark (bare axum) or in the app's state, which every
+/// request of a phial app carries: a phial app needs no login layer, so requests that never
+/// ask who the user is pay nothing for the login.
+pub(crate) fn context_of<U: AuthUser>(parts: &mut Parts) -> Result<Arc<LoginContext<U>>, LoginError> {
+    if let Some(context) = parts.extensions.get::<Arc<LoginContext<U>>>() {
+        return Ok(Arc::clone(context));
+    }
+    let shared = match parts.extensions.get::<crate::layer::LayerShared<U>>() {
+        Some(layer) => Arc::clone(&layer.0),
+        None => parts
+            .extensions
+            .get::<phial_core::AppState>()
+            .and_then(|app| app.get::<crate::LoginState<U>>())
+            .map(|state| Arc::clone(&state.shared))
+            .ok_or(LoginError::NotInstalled(
+                "no `LoginExtension` (or, in a bare axum app, `LoginLayer`) for this user type",
+            ))?,
+    };
+    let context = Arc::new(LoginContext::new(shared));
+    parts.extensions.insert(Arc::clone(&context));
+    Ok(context)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use phial_core::prelude::*;
 
 use crate::config::LoginConfig;
 use crate::context::{CALL_TIMEOUT, LoginShared};
-use crate::layer::LoginLayer;
 use crate::remember::{MemoryRememberStore, RememberStore};
 use crate::signals::{Signals, Unauthorized};
 use crate::user::{AuthUser, DynRequestLoader, DynUserLoader, RequestLoader, UserLoader};
@@ -20,9 +19,10 @@ enum LoaderSource<U> {
 
 /// Logins for a phial app, for user type `U`: Flask-Login's `LoginManager`.
 ///
-/// Reads section `[login]` ([`LoginConfig`]), adds a [`LoginLayer`] at
-/// [`Stage::Auth`](phial_core::Stage::Auth) and registers a [`LoginState`] (for
-/// [`Ext<LoginState<U>>`](phial_core::Ext)).
+/// Reads section `[login]` ([`LoginConfig`]) and registers a [`LoginState`] (for
+/// [`Ext<LoginState<U>>`](phial_core::Ext)), where the extractors and guards find the
+/// settings; it adds no layer (see [`LoginLayer`](crate::LoginLayer) for how the remember-me
+/// cookie is written without one).
 ///
 /// # Examples
 ///
@@ -275,7 +275,6 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
             signals: self.signals.clone(),
             timeout: CALL_TIMEOUT,
         });
-        ctx.layer(Stage::Auth, "login", LoginLayer { shared: Arc::clone(&shared) });
         ctx.state(LoginState { shared: Arc::clone(&shared) });
         self.shared.set(shared).map_err(|_| Error::msg("the login extension was built twice"))?;
         Ok(())
@@ -356,7 +355,7 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
 /// # let _: axum::routing::MethodRouter<phial_core::AppState> = axum::routing::post(ban);
 /// ```
 pub struct LoginState<U> {
-    shared: Arc<LoginShared<U>>,
+    pub(crate) shared: Arc<LoginShared<U>>,
 }
 
 impl<U> Clone for LoginState<U> {

@@ -63,8 +63,8 @@ pub fn login_view(
 /// the login view with `next` = path + query, and `login_message` is flashed; without a login
 /// view, 401. `OPTIONS` requests pass (CORS preflights carry no cookies).
 ///
-/// Put it at [`Stage::Auth`](phial_core::Stage::Auth), inside the app's
-/// [`LoginLayer`](crate::LoginLayer).
+/// Put it on routes or blueprints of an app with a [`LoginExtension`](crate::LoginExtension)
+/// (or, in a bare axum app, inside the [`LoginLayer`](crate::LoginLayer)).
 ///
 /// # Examples
 ///

@@ -1,4 +1,4 @@
-//! [`LoginLayer`]: gives each request its login context and writes the remember-me cookie.
+//! [`LoginLayer`]: the login for a bare axum app, and the remember-me cookie's writing.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -6,30 +6,32 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, SameSite as CookieSameSite};
-use futures_util::future::BoxFuture;
 use http::header::{HeaderValue, SET_COOKIE};
 use time::OffsetDateTime;
 use tower::{Layer, Service};
 
 use crate::config::{LoginConfig, SameSite};
-use crate::context::{CookieAction, LoginContext, LoginShared};
+use crate::context::{CookieAction, LoginShared};
 use crate::user::AuthUser;
 
-/// A tower layer that puts the login state of user type `U` into every request, for
-/// [`CurrentUser`](crate::CurrentUser), [`MaybeUser`](crate::MaybeUser),
-/// [`Login`](crate::Login) and the [guards](crate::login_required), and on the way out:
-/// - sets or clears the remember-me cookie (clearing uses the same `Path`, `Domain`,
-///   `SameSite`, `Secure` and `HttpOnly` as setting, whatever the handler did to the session);
-/// - adds `Vary: Cookie` when the request's login was looked at or changed.
+/// The login of user type `U` for a bare axum app: a tower layer that gives every request the
+/// login settings, for [`CurrentUser`](crate::CurrentUser), [`MaybeUser`](crate::MaybeUser),
+/// [`Login`](crate::Login) and the [guards](crate::login_required).
 ///
-/// It must sit inside phial-core's `SessionLayer`; [`LoginExtension`](crate::LoginExtension)
-/// adds it at [`Stage::Auth`](phial_core::Stage::Auth), which is. Nothing is loaded for
-/// requests that never ask who the user is.
+/// A phial app does not need it: [`LoginExtension`](crate::LoginExtension) keeps the settings
+/// in the app's state, which every request carries, so no layer sits between the router and
+/// the handlers. Either way, the request's login context is made by the first extractor or
+/// guard that asks who the user is (nothing is loaded for requests that never ask), and the
+/// remember-me cookie is set or cleared on the way out by a function handed to the session
+/// ([`Session::after_response`](phial_core::session::Session::after_response)); clearing uses
+/// the same `Path`, `Domain`, `SameSite`, `Secure` and `HttpOnly` as setting, whatever the
+/// handler did to the session. The session layer adds `Vary: Cookie`, as the login reads it.
+///
+/// It must sit inside phial-core's `SessionLayer`.
 ///
 /// # Examples
 ///
-/// In a bare axum app (a phial app uses [`LoginExtension`](crate::LoginExtension), which
-/// builds it from `[login]`):
+/// In a bare axum app:
 ///
 /// ```
 /// use std::sync::Arc;
@@ -137,53 +139,49 @@ impl<S, U> std::fmt::Debug for LoginService<S, U> {
 
 impl<S, U> Service<Request> for LoginService<S, U>
 where
-    S: Service<Request, Response = Response> + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request, Response = Response>,
     U: AuthUser,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+    type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        let context = Arc::new(LoginContext::new(Arc::clone(&self.shared)));
-        request.extensions_mut().insert(Arc::clone(&context));
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = future.await?;
-            finish(&context, &mut response);
-            Ok(response)
-        })
+        request.extensions_mut().insert(LayerShared(Arc::clone(&self.shared)));
+        self.inner.call(request)
     }
 }
 
-fn finish<U: AuthUser>(context: &LoginContext<U>, response: &mut Response) {
-    let config = &context.shared.config;
-    let cookie = match context.cookie_action() {
-        CookieAction::Keep => None,
-        CookieAction::Set { value, expires_at } => {
-            Some(remember_cookie(config, context.shared.secure, value, expires_at))
-        }
-        CookieAction::Clear => {
-            Some(remember_cookie(config, context.shared.secure, String::new(), OffsetDateTime::UNIX_EPOCH))
-        }
-    };
-    if let Some(cookie) = cookie {
-        match HeaderValue::try_from(cookie.to_string()) {
-            Ok(value) => {
-                response.headers_mut().append(SET_COOKIE, value);
-            }
-            Err(_) => {
-                tracing::error!("the remember-me cookie is not a valid header; check login.remember_cookie_domain");
-            }
-        }
+/// The mark [`LoginLayer`] leaves on a request: the settings the extractors build the
+/// request's login context from (a phial app's requests find them in the app's state).
+pub(crate) struct LayerShared<U>(pub(crate) Arc<LoginShared<U>>);
+
+impl<U> Clone for LayerShared<U> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
     }
-    if context.touched() {
-        phial_core::request::add_vary(response.headers_mut(), "Cookie");
+}
+
+/// Writes what the request decided about the remember-me cookie. Clearing uses the same
+/// attributes as setting, whatever the handler did to the session.
+pub(crate) fn write_cookie<U>(shared: &LoginShared<U>, action: CookieAction, response: &mut Response) {
+    let config = &shared.config;
+    let cookie = match action {
+        CookieAction::Keep => return,
+        CookieAction::Set { value, expires_at } => remember_cookie(config, shared.secure, value, expires_at),
+        CookieAction::Clear => remember_cookie(config, shared.secure, String::new(), OffsetDateTime::UNIX_EPOCH),
+    };
+    match HeaderValue::try_from(cookie.to_string()) {
+        Ok(value) => {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+        Err(_) => {
+            tracing::error!("the remember-me cookie is not a valid header; check login.remember_cookie_domain");
+        }
     }
 }
 

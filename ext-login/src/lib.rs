@@ -1,8 +1,8 @@
 //! phial-login: logins for phial apps, in the role of Flask-Login.
 //!
 //! Users are an app's own type implementing [`AuthUser`]; a [`UserLoader`] finds them by the id
-//! kept in the session. [`LoginExtension`] reads `[login]` and installs a [`LoginLayer`];
-//! handlers use the [`CurrentUser`], [`FreshUser`] and [`MaybeUser`] extractors, routes and
+//! kept in the session. [`LoginExtension`] reads `[login]` (a bare axum app uses a
+//! [`LoginLayer`] instead); handlers use the [`CurrentUser`], [`FreshUser`] and [`MaybeUser`] extractors, routes and
 //! blueprints the [`login_required`] and [`fresh_login_required`] layers, and login pages the
 //! [`Login`] handle (`login_user`, `logout_user`).
 //!

@@ -107,7 +107,12 @@ pub(super) struct State {
     pub(super) used_unloaded: bool,
     /// The flashes popped by the first `get_flashed_messages` of this request.
     pub(super) flashes: Option<Vec<FlashMessage>>,
+    /// What [`Session::after_response`] registered, in order.
+    pub(super) after: Vec<AfterResponse>,
 }
+
+/// A function [`Session::after_response`] runs on the response.
+pub(super) type AfterResponse = Box<dyn FnOnce(&mut axum::response::Response) + Send>;
 
 /// A decoded or loaded session.
 pub(super) struct Loaded {
@@ -169,6 +174,7 @@ impl Session {
             cycle: false,
             used_unloaded: false,
             flashes: None,
+            after: Vec::new(),
         };
         Self { inner: Arc::new(Inner { shared, state: Mutex::new(state) }) }
     }
@@ -418,6 +424,33 @@ impl Session {
             state.cycle = true;
             state.modified = true;
         });
+    }
+
+    /// Runs `f` on this request's response: after the handler and every layer inside the
+    /// session layer have answered, before the session is written (so `f` may still use the
+    /// session). Functions run in the order they were registered. Flask's
+    /// `after_this_request`, for code that has no layer of its own around the handler: an
+    /// extractor that must add a header or a cookie to whatever response the handler gives
+    /// (phial-login writes its remember-me cookie this way).
+    ///
+    /// Registering does not count as using the session: it alone adds no `Vary: Cookie` and
+    /// writes no cookie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::http::HeaderValue;
+    /// use phial_core::session::Session;
+    ///
+    /// async fn handler(session: Session) -> &'static str {
+    ///     session.after_response(|response| {
+    ///         response.headers_mut().insert("x-seen", HeaderValue::from_static("yes"));
+    ///     });
+    ///     "hello"
+    /// }
+    /// ```
+    pub fn after_response(&self, f: impl FnOnce(&mut axum::response::Response) + Send + 'static) {
+        self.lock_state().after.push(Box::new(f));
     }
 
     /// The server-side id: `None` for cookie sessions, and for server-side sessions that are

@@ -232,6 +232,11 @@ enum Finish {
 
 /// What the response needs for the session, decided once the handler has run.
 fn finish(session: &Session, mut response: Response) -> Finish {
+    // Taken out first: the functions may use the session, which the lock below would block.
+    let after = std::mem::take(&mut session.lock_state().after);
+    for f in after {
+        f(&mut response);
+    }
     let shared = Arc::clone(session.shared());
     let mut state = session.lock_state();
     if !state.accessed || state.used_unloaded {

@@ -34,6 +34,25 @@ fn routes() -> Router {
         .route("/set", get(|s: Session| async move { s.insert("user", "alice").map(|()| "ok") }))
         .route("/get", get(|s: Session| async move { s.get::<String>("user").unwrap_or_else(|| "none".into()) }))
         .route("/untouched", get(|| async { "plain" }))
+        .route(
+            "/get-after",
+            get(|s: Session| async move { s.get::<bool>("after-saw-first").map_or("none".into(), |b| b.to_string()) }),
+        )
+        .route(
+            "/after",
+            get(|s: Session| async move {
+                s.after_response(|response| {
+                    response.headers_mut().insert("x-first", http::HeaderValue::from_static("1"));
+                });
+                let session = s.clone();
+                s.after_response(move |response| {
+                    // Runs second, and may still write to the session.
+                    let first = response.headers().contains_key("x-first");
+                    session.insert("after-saw-first", first).expect("serializable");
+                });
+                "after"
+            }),
+        )
         .route("/extract-only", get(|_: Session| async { "extracted" }))
         .route("/clear", get(|s: Session| async move { s.clear() }))
         .route(
@@ -193,6 +212,26 @@ async fn reading_the_session_adds_vary_cookie_without_writing_it() {
     assert!(has_vary_cookie(&response));
     assert!(set_cookie(&response).is_none());
     assert!(has_vary_cookie(&send(&app, "/get", None).await));
+}
+
+#[tokio::test]
+async fn after_response_functions_run_in_order_before_the_session_is_written() {
+    let app = cookie_app();
+    let response = send(&app, "/after", None).await;
+    assert_eq!(response.headers().get("x-first").map(http::HeaderValue::as_bytes), Some(&b"1"[..]));
+    let cookie = pair(&set_cookie(&response).expect("the second function's write is saved"));
+    let stored = send(&app, "/get-after", Some(&cookie)).await;
+    assert_eq!(body(stored).await, "true");
+}
+
+#[tokio::test]
+async fn registering_an_after_response_function_alone_leaves_the_session_alone() {
+    let app = routes()
+        .route("/only-after", get(|s: Session| async move { s.after_response(|_| {}) }))
+        .layer(SessionLayer::new(signer(), SessionConfig::default(), false, None));
+    let response = send(&app, "/only-after", None).await;
+    assert!(response.headers().get(VARY).is_none());
+    assert!(set_cookie(&response).is_none());
 }
 
 #[tokio::test]
