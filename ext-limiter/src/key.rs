@@ -80,22 +80,55 @@ impl KeyFunc {
     }
 
     /// The key of this request, if any.
-    pub(crate) fn key(&self, parts: &Parts, trusted_proxies: usize) -> Option<String> {
+    pub(crate) fn key(&self, parts: &Parts, trusted_proxies: usize) -> Option<ClientKey> {
         match &self.0 {
-            Kind::Peer => client_address(parts, trusted_proxies).map(ip_text),
-            Kind::Header(name) => {
-                parts.headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_owned)
-            }
-            Kind::Custom(key) => key(parts).filter(|k| !k.is_empty()),
+            Kind::Peer => client_address(parts, trusted_proxies).map(ClientKey::Ip),
+            Kind::Header(name) => parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(|v| ClientKey::Text(v.to_owned())),
+            Kind::Custom(key) => key(parts).filter(|k| !k.is_empty()).map(ClientKey::Text),
         }
     }
 }
 
-/// `ip` as text, as `Display` writes it; version 4 addresses by hand, because `Display` goes through the
-/// formatter's padding machinery and this runs on every request.
-fn ip_text(ip: IpAddr) -> String {
-    let IpAddr::V4(v4) = ip else { return ip.to_string() };
-    let mut out = String::with_capacity(15);
+/// A key function's answer. An address stays an address until it is written into the
+/// storage key, so the common case formats it once, straight into that key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientKey {
+    Ip(IpAddr),
+    Text(String),
+}
+
+impl ClientKey {
+    /// Appends the key's text to `out`.
+    pub(crate) fn push_to(&self, out: &mut String) {
+        match self {
+            Self::Ip(ip) => push_ip(out, *ip),
+            Self::Text(text) => out.push_str(text),
+        }
+    }
+}
+
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ip(ip) => ip.fmt(f),
+            Self::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Appends `ip` as `Display` writes it; version 4 addresses by hand, because `Display` goes
+/// through the formatter's padding machinery and this runs on every request.
+fn push_ip(out: &mut String, ip: IpAddr) {
+    let IpAddr::V4(v4) = ip else {
+        use fmt::Write as _;
+        let _ = write!(out, "{ip}");
+        return;
+    };
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
             out.push('.');
@@ -108,7 +141,6 @@ fn ip_text(ip: IpAddr) -> String {
         }
         out.push(char::from(b'0' + octet % 10));
     }
-    out
 }
 
 /// The client's address: the TCP peer, or with `trusted_proxies = N > 0` the N-th address from
@@ -155,25 +187,33 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_ignored_without_trusted_proxies() {
-        assert_eq!(KeyFunc::peer_address().key(&parts(&["6.6.6.6"]), 0).as_deref(), Some("10.0.0.1"));
+        assert_eq!(
+            KeyFunc::peer_address().key(&parts(&["6.6.6.6"]), 0).map(|k| k.to_string()).as_deref(),
+            Some("10.0.0.1")
+        );
     }
 
     #[test]
     fn trusted_proxies_take_the_right_most_untrusted_hop() {
         let p = parts(&["1.1.1.1, 2.2.2.2", "3.3.3.3"]);
-        assert_eq!(KeyFunc::peer_address().key(&p, 1).as_deref(), Some("3.3.3.3"));
-        assert_eq!(KeyFunc::peer_address().key(&p, 2).as_deref(), Some("2.2.2.2"));
+        assert_eq!(KeyFunc::peer_address().key(&p, 1).map(|k| k.to_string()).as_deref(), Some("3.3.3.3"));
+        assert_eq!(KeyFunc::peer_address().key(&p, 2).map(|k| k.to_string()).as_deref(), Some("2.2.2.2"));
         // Fewer entries than proxies: the header is not what the proxies wrote.
-        assert_eq!(KeyFunc::peer_address().key(&p, 4).as_deref(), Some("10.0.0.1"));
+        assert_eq!(KeyFunc::peer_address().key(&p, 4).map(|k| k.to_string()).as_deref(), Some("10.0.0.1"));
         // Garbage is not a key.
-        assert_eq!(KeyFunc::peer_address().key(&parts(&["nonsense"]), 1).as_deref(), Some("10.0.0.1"));
+        assert_eq!(
+            KeyFunc::peer_address().key(&parts(&["nonsense"]), 1).map(|k| k.to_string()).as_deref(),
+            Some("10.0.0.1")
+        );
     }
 
     #[test]
     fn ipv4_text_matches_display() {
         for ip in ["0.0.0.0", "10.0.0.1", "203.0.113.255", "99.100.9.199", "255.255.255.255", "::1", "2001:db8::7"] {
             let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(ip_text(ip), ip.to_string());
+            let mut text = String::new();
+            push_ip(&mut text, ip);
+            assert_eq!(text, ip.to_string());
         }
     }
 
@@ -181,6 +221,9 @@ mod tests {
     fn header_and_custom_keys_skip_when_absent() {
         let p = parts(&[]);
         assert_eq!(KeyFunc::header("x-api-key").key(&p, 0), None);
-        assert_eq!(KeyFunc::custom(|_| Some("tenant-1".into())).key(&p, 0).as_deref(), Some("tenant-1"));
+        assert_eq!(
+            KeyFunc::custom(|_| Some("tenant-1".into())).key(&p, 0).map(|k| k.to_string()).as_deref(),
+            Some("tenant-1")
+        );
     }
 }

@@ -12,7 +12,7 @@ use http::request::Parts;
 
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::error::LimiterError;
-use crate::key::KeyFunc;
+use crate::key::{ClientKey, KeyFunc};
 use crate::parse::RateLimitItem;
 use crate::response::RetryAfter;
 use crate::rule::{Limit, ParsedLimit};
@@ -325,7 +325,7 @@ impl Limiter {
         if pairs.is_empty() {
             return Ok(checked);
         }
-        let mut default_key: Option<Option<String>> = None;
+        let mut default_key: Option<Option<ClientKey>> = None;
         for (limit, i) in pairs {
             let (item, i) = (limit.items[*i], *i);
             if !limit.limit.applies_to(&parts.method) {
@@ -338,9 +338,9 @@ impl Limiter {
             let key = match &limit.limit.key {
                 Some(key) => {
                     own_key = key.key(parts, inner.trusted_proxies);
-                    own_key.as_deref()
+                    own_key.as_ref()
                 }
-                None => default_key.get_or_insert_with(|| inner.key.key(parts, inner.trusted_proxies)).as_deref(),
+                None => default_key.get_or_insert_with(|| inner.key.key(parts, inner.trusted_proxies)).as_ref(),
             };
             let Some(key) = key else { continue };
             let scope = limit.limit.scope_for(route, &parts.method);
@@ -348,20 +348,25 @@ impl Limiter {
             let deduct_later = limit.limit.deduct_when.is_some();
             let outcome =
                 inner.backend.acquire(inner.strategy, &storage_key, &item, limit.limit.cost, deduct_later).await?;
+            // A limit passed is only remembered when headers will describe it or a deferred
+            // hit updates it: the common request (headers off, under every limit) allocates
+            // no list for it.
             let index = checked.counted.len();
-            checked.counted.push(Counted {
-                item,
-                stats: outcome.stats,
-                shared: limit.limit.shared,
-                message: limit.limit.error_message.clone(),
-            });
+            if inner.headers_enabled || deduct_later || !outcome.allowed {
+                checked.counted.push(Counted {
+                    item,
+                    stats: outcome.stats,
+                    shared: limit.limit.shared,
+                    message: limit.limit.error_message.clone(),
+                });
+            }
             if deduct_later {
                 checked.deferred.push(Deferred { limit: Arc::clone(limit), item, storage_key, index });
             }
             if !outcome.allowed {
                 tracing::info!(limit = %item, key = %key, scope = %scope, "ratelimit exceeded");
                 checked.breached.get_or_insert(index);
-                let (key, scope) = (key.to_owned(), scope.into_owned());
+                let (key, scope) = (key.to_string(), scope.into_owned());
                 let breach = Breach { limit: item, key, scope, stats: outcome.stats };
                 checked.breaches.push((breach, limit.limit.on_breach.clone()));
                 if inner.fail_on_first_breach {
@@ -387,22 +392,28 @@ impl Limiter {
                     .backend
                     .acquire(inner.strategy, &deferred.storage_key, &deferred.item, deferred.limit.limit.cost, false)
                     .await?;
-                checked.counted[deferred.index].stats = outcome.stats;
+                if let Some(counted) = checked.counted.get_mut(deferred.index) {
+                    counted.stats = outcome.stats;
+                }
             }
         }
         Ok(())
     }
 
     /// `limits`' key layout: `LIMITER/[<prefix>/]<key>/<scope><suffix>`.
-    fn storage_key(&self, suffix: &str, key: &str, scope: &str) -> String {
+    fn storage_key(&self, suffix: &str, key: &ClientKey, scope: &str) -> String {
         let prefix = &self.0.key_prefix;
-        let mut out = String::with_capacity(10 + prefix.len() + key.len() + scope.len() + suffix.len());
+        let key_len = match key {
+            ClientKey::Ip(_) => 39,
+            ClientKey::Text(text) => text.len(),
+        };
+        let mut out = String::with_capacity(10 + prefix.len() + key_len + scope.len() + suffix.len());
         out.push_str("LIMITER/");
         if !prefix.is_empty() {
             out.push_str(prefix);
             out.push('/');
         }
-        out.push_str(key);
+        key.push_to(&mut out);
         out.push('/');
         out.push_str(scope);
         out.push_str(suffix);
