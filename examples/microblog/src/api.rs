@@ -445,6 +445,8 @@ async fn update_user(
         }
         if changed {
             db.execute(&update).await.map_err(internal)?;
+            // Posts show their author's name and avatar (from the address).
+            crate::cache::posts_changed_in(&state).await;
         }
         let user = user_or_404(&db, id).await?;
         Ok(Json(to_dict(&db, &user).await?).into_response())

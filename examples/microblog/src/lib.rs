@@ -16,6 +16,7 @@
 pub mod adopt;
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod email;
 pub mod errors;
@@ -63,15 +64,25 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         Ok(phial::sql::Backend::MySql) => "mysql",
         _ => "sqlite",
     };
+    let var = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let redis = var("REDIS_URL").is_some_and(|url| !url.is_empty());
+    // The explore cache (see `cache`) must see every write: in Redis when there is one; in
+    // memory on SQLite (one machine, one server process); off for PostgreSQL and MariaDB
+    // without Redis, where several instances may share the database.
+    let cache_backend = match (redis, migrations) {
+        (true, _) => "redis",
+        (false, "sqlite") => "memory",
+        (false, _) => "null",
+    };
     let defaults = format!(
         "[app]\ntemplate_folder = \"{CRATE_DIR}/templates\"\n\
          [migrate]\ndirectory = \"{CRATE_DIR}/migrations/{migrations}\"\nupgrade_on_start = {upgrade}\n\
          [login]\nlogin_view = \"auth.login\"\n\
          [forms.csrf]\nenabled = false\n\
-         [mail]\nfolder = \"instance/mail\"\n",
+         [mail]\nfolder = \"instance/mail\"\n\
+         [cache]\nbackend = \"{cache_backend}\"\n",
         upgrade = !production
     );
-    let var = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     let login_limit = var("LOGIN_RATE_LIMIT").filter(|limit| !limit.trim().is_empty());
     let login_limit = login_limit.as_deref().unwrap_or(limits::DEFAULT_LOGIN_RATE_LIMIT);
     let app = App::builder()
@@ -89,6 +100,7 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .extension(FormsExtension::new().catalog(i18n::forms_catalog()))
         .extension(i18n::I18nExtension)
         .extension(MailExtension::new())
+        .extension(phial::cache::CacheExtension::new())
         .extension(reset::ResetTokensExtension)
         .extension(tasks::OrphanTasks)
         .extension(limits::extension(login_limit))
@@ -111,10 +123,10 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
     for (key, value) in email::settings(&env) {
         app = app.set(key, value);
     }
-    // REDIS_URL (read by phial into `[redis] url`): the rate limits count in Redis, so they
-    // hold across instances. The original uses it for its task queue, which the port does
+    // REDIS_URL (read by phial into `[redis] url`): the rate limits count in Redis and the
+    // cache lives there, so both hold across instances. The original uses it for its task queue, which the port does
     // not need.
-    if var("REDIS_URL").is_some_and(|url| !url.is_empty()) {
+    if redis {
         app = app.extension(phial::redis::RedisExtension::new()).set("limiter.storage_uri", "redis://");
     }
     errors::register(app).env(env)

@@ -7,7 +7,7 @@
 use phial::login::AuthUser;
 use phial::sql::{Backend, Db, SqlError};
 use sea_query::{Cond, Expr, ExprTrait, InsertStatement, Order, Query, SelectStatement};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::md5;
@@ -90,8 +90,8 @@ pub struct PostRow {
     pub email: String,
 }
 
-/// A post as templates see it.
-#[derive(Debug, Serialize)]
+/// A post as templates see it (and as the explore cache keeps it).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PostView {
     id: i32,
     body: String,
@@ -100,7 +100,7 @@ pub struct PostView {
     author: AuthorView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct AuthorView {
     username: String,
     avatar: String,

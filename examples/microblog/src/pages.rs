@@ -5,6 +5,7 @@ use phial::axum::Json;
 use phial::axum::extract::{Path, Query, State};
 use phial::axum::response::{IntoResponse, Response};
 use phial::axum::routing::{get, post};
+use phial::cache::Cache;
 use phial::forms::{Csrf, Form};
 use phial::login::CurrentUser;
 use phial::minijinja::context;
@@ -12,6 +13,7 @@ use phial::prelude::*;
 use phial::sql::Db;
 use serde::{Deserialize, Serialize};
 
+use crate::cache;
 use crate::config::MicroblogConfig;
 use crate::forms::{EditProfileForm, EmptyForm, FormView, Kind, MessageForm, PostForm, validate_on_submit};
 use crate::i18n::Locale;
@@ -56,6 +58,7 @@ async fn index(
         // The original detects the language with langdetect for its translate links; that
         // comes with translations. An empty language shows no link, as a failed detection does.
         models::create_post(&db, me.id, &valid.post, "").await?;
+        cache::posts_changed_in(&state).await;
         session.flash(locale.gettext("Your post is now live!"));
         return Ok(found("/index"));
     }
@@ -77,14 +80,14 @@ async fn explore(
     CurrentUser(_me): CurrentUser<User>,
     State(state): State<AppState>,
     db: Db,
+    cache: Cache,
     Ext(config): Ext<MicroblogConfig>,
     template: Template,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, HttpError> {
     let page = query.page();
-    let (posts, has_next) = models::page_of_posts(&db, models::all_posts(), page, config.posts_per_page).await?;
+    let (posts, has_next) = cache::explore_page(&cache, &db, page, config.posts_per_page).await?;
     let links = PageLinks::new(&state, "main.explore", &[], page, has_next)?;
-    let posts: Vec<PostView> = posts.into_iter().map(PostView::from).collect();
     let html = render(
         &template,
         "index.html",
@@ -160,10 +163,12 @@ async fn user_popup(
     Ok(render(&template, "user_popup.html", context! { user => profile })?.into_response())
 }
 
+#[expect(clippy::too_many_arguments, reason = "an axum handler takes what it uses as extractors")]
 async fn edit_profile(
     locale: Locale,
     CurrentUser(me): CurrentUser<User>,
     db: Db,
+    cache: Cache,
     session: Session,
     csrf: Csrf,
     template: Template,
@@ -178,6 +183,9 @@ async fn edit_profile(
     }
     if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
         models::update_profile(&db, me.id, &valid.username, valid.about_me.as_deref()).await?;
+        if valid.username != me.username {
+            cache::posts_changed(&cache).await;
+        }
         session.flash(locale.gettext("Your changes have been saved."));
         return Ok(found("/edit_profile"));
     }

@@ -31,6 +31,7 @@ pub fn command() -> CliCommand {
             let hasher = args.state.get::<PasswordHasher>().ok_or_else(|| Error::msg("no password hasher"))?;
             let hash = hasher.hash("password").await.map_err(Error::other)?;
             seed(&db, &hash, users, posts).await.map_err(Error::other)?;
+            crate::cache::posts_changed_in(&args.state).await;
             args.out.line(format!("seeded {users} users, {posts} posts"));
             Ok(ExitCode::SUCCESS)
         })
