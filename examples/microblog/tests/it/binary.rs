@@ -67,3 +67,50 @@ async fn the_binary_serves_pages_and_the_api_with_settings_from_dotenv() {
     let user: serde_json::Value = serde_json::from_str(&user.text().await.unwrap()).unwrap();
     assert_eq!(user["username"], "ada");
 }
+
+/// Starts the binary in production in `dir` (with `extra` variables, stdout to `stdout.log`)
+/// and waits until it serves.
+async fn serve_in_production(dir: &std::path::Path, extra: &[(&str, &str)]) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stdout = std::fs::File::create(dir.join("stdout.log")).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
+    command
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env("PHIAL_PROFILE", "production")
+        .env("SECRET_KEY", "a production secret for this test")
+        .env("DATABASE_URL", "sqlite:///prod.db")
+        .env_remove("LOG_TO_STDOUT")
+        .env_remove("MAIL_SERVER")
+        .env_remove("REDIS_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::null());
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let server = Server(command.spawn().unwrap());
+    let started = Instant::now();
+    while reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the binary did not start serving");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn in_production_the_log_goes_to_logs_microblog_log_or_with_log_to_stdout_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_in_production(dir.path(), &[]).await;
+    drop(server);
+    let log = std::fs::read_to_string(dir.path().join("logs/microblog.log")).unwrap();
+    assert!(log.contains("Microblog startup") && log.contains("extension order resolved"), "{log}");
+    assert!(!std::fs::read_to_string(dir.path().join("stdout.log")).unwrap().contains("Microblog startup"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_in_production(dir.path(), &[("LOG_TO_STDOUT", "1")]).await;
+    drop(server);
+    let stdout = std::fs::read_to_string(dir.path().join("stdout.log")).unwrap();
+    assert!(stdout.contains("Microblog startup"), "{stdout}");
+    assert!(!dir.path().join("logs").exists());
+}
