@@ -22,4 +22,15 @@ async fn error_events_are_mailed_to_the_admins_but_mail_errors_are_not() {
     assert_eq!(email.to(), ["your-email@example.com"]);
     let text = email.as_text();
     assert!(text.contains("Exception on /index [GET]") && text.contains("path=/index"), "{text}");
+
+    // A request that fails with a 500 is logged as an error by phial, and so mailed.
+    site.register("susan").await;
+    site.login(&site.client, "susan").await;
+    let pool = site.db().sqlite_pool().unwrap().clone();
+    sqlx::query("DROP TABLE notification").execute(&pool).await.unwrap();
+    let failed = site.client.get("/notifications").send().await;
+    assert_eq!(failed.status().as_u16(), 500);
+    assert!(eventually(async || recording.len() == 2).await, "{:?}", recording.emails());
+    let text = recording.emails()[1].as_text();
+    assert!(text.contains("request failed") && text.contains("notification"), "{text}");
 }
