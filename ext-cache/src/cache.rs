@@ -200,7 +200,8 @@ impl Cache {
 
         validate(config)?;
         let faults = Faults::new(at_least_ms(config.retry_after), at_least_ms(config.log_interval));
-        let store = RedisStore::new(redis, &config.key_prefix, at_least_ms(config.redis_timeout), faults);
+        let grace = crate::config::positive(config.stale_grace);
+        let store = RedisStore::new(redis, &config.key_prefix, at_least_ms(config.redis_timeout), faults, grace);
         let backend = match config.backend {
             BackendKind::Memory => Backend::Memory(MemoryStore::new(config, None)),
             BackendKind::Null => Backend::Null,
@@ -640,8 +641,9 @@ impl Cache {
     /// **Single flight**: concurrent misses on one key in this process run `load` once and
     /// all get its result; with Redis, a short lease (`SET NX PX`) makes one instance compute
     /// while the others wait for its value (at most `cache.lease_timeout`, then they compute
-    /// themselves). A failing `load` is not cached, and every caller waiting on it gets the
-    /// error ([`CacheError::Load`]).
+    /// themselves), or, with `cache.stale_grace`, answer at once with the value that expired
+    /// within that grace. A failing `load` is not cached, and every caller waiting on it gets
+    /// the error ([`CacheError::Load`]).
     ///
     /// # Errors
     ///
@@ -792,20 +794,28 @@ impl Cache {
         format!("{:016x}:{n}", self.inner.nonce)
     }
 
-    /// With Redis: takes the key's lease, or waits (bounded) for the instance holding it to
-    /// store the value.
+    /// With Redis: takes the key's lease, or answers with the key's stale copy (within
+    /// `stale_grace`), or waits (bounded) for the instance holding the lease to store the value.
     #[cfg(feature = "redis")]
     async fn lease(&self, key: &str) -> Lease {
         let Some(redis) = self.inner.backend.redis() else { return Lease::None };
         let token = self.lease_token();
         let hold = self.inner.lease_timeout;
         let deadline = tokio::time::Instant::now() + hold;
-        let mut pause = Duration::from_millis(5);
+        let mut pause = FIRST_PAUSE;
         loop {
             match redis.acquire_lease(key, &token, hold).await {
                 Ok(true) => return Lease::Held(token),
                 Ok(false) => {}
                 Err(_) => return Lease::None,
+            }
+            // Another instance is computing: inside the grace window, answer at once with the
+            // value that just expired (`stale_grace`) rather than wait for the new one.
+            if pause == FIRST_PAUSE
+                && let Ok(Some(stale)) = redis.get_stale(key).await
+            {
+                tracing::debug!(key, "cache: serving the stale value while another instance recomputes it");
+                return Lease::Produced(stale);
             }
             if tokio::time::Instant::now() >= deadline {
                 tracing::debug!(key, "cache: waited the whole lease_timeout for another instance; computing");
@@ -903,6 +913,10 @@ impl CacheSource {
         }
     }
 }
+
+/// The first pause of a wait for another instance's lease; later ones double (to 50 ms).
+#[cfg(feature = "redis")]
+const FIRST_PAUSE: Duration = Duration::from_millis(5);
 
 /// The outcome of asking for a key's lease.
 enum Lease {

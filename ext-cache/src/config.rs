@@ -74,6 +74,7 @@ impl BackendKind {
 /// # time_to_idle = 600        # also drop entries unread this long (memory)
 /// local_timeout = 5           # two-level: how long an instance keeps its own copy
 /// fail_loudly = false         # true: Redis faults are errors instead of misses
+/// # stale_grace = 30          # Redis: serve an expired value this long while another instance recomputes it
 /// ```
 ///
 /// # Examples
@@ -122,6 +123,12 @@ pub struct CacheConfig {
     /// of a key, and the longest another instance waits for its value before computing
     /// itself. Default 10.
     pub lease_timeout: f64,
+    /// Redis backends: seconds a value stays servable after it expires, to instances that find
+    /// another instance recomputing it (holding its lease): they answer at once with the stale
+    /// value instead of waiting up to `lease_timeout`. Each value written with a timeout is
+    /// then also kept, under a key of its own, that much longer (twice the Redis memory for
+    /// those values). Default 0: no stale copies, waiters wait.
+    pub stale_grace: f64,
 }
 
 impl Default for CacheConfig {
@@ -139,6 +146,7 @@ impl Default for CacheConfig {
             retry_after: 1.0,
             log_interval: 60.0,
             lease_timeout: 10.0,
+            stale_grace: 0.0,
         }
     }
 }
@@ -184,6 +192,7 @@ impl CacheConfig {
             ("cache.retry_after", self.retry_after),
             ("cache.log_interval", self.log_interval),
             ("cache.lease_timeout", self.lease_timeout),
+            ("cache.stale_grace", self.stale_grace),
         ];
         for (key, value) in finite {
             if !value.is_finite() || value < 0.0 {

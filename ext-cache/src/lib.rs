@@ -8,7 +8,9 @@
 //! - [`get_or_insert_with`](Cache::get_or_insert_with) with **stampede protection**:
 //!   concurrent misses on a key run the loader once per process and, with Redis, once across
 //!   instances (a short `SET NX PX` lease); a failing loader is not cached and every waiter
-//!   gets its error.
+//!   gets its error. Other instances wait for the lease holder's value (at most
+//!   `lease_timeout`), or, with `stale_grace = N`, answer at once with the value that expired
+//!   less than N seconds ago while one instance recomputes it.
 //! - [`Memoized`] functions (`@cache.memoize`) with `delete_memoized` for all or one set of
 //!   arguments.
 //! - [`CacheLayer`] for cached responses (`@cache.cached`) with **safe keys**: the query
@@ -151,7 +153,9 @@
 //!   session, or a status other than 200 are not stored. See [`CacheLayer`].
 //! - **Memoized functions have explicit names and serde arguments**, so keys are the same on
 //!   every instance and for methods (Flask-Caching keys methods by `repr(self)`).
-//! - **Stampedes**: Flask-Caching computes once per concurrent request; here once.
+//! - **Stampedes**: Flask-Caching computes once per concurrent request; here once, and
+//!   with `stale_grace` the other instances serve the previous value meanwhile (Redis keeps
+//!   a stale copy of each value that expires, `stale_grace` seconds longer).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

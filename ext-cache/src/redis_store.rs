@@ -24,6 +24,8 @@ pub(crate) struct RedisStore {
     prefix: String,
     timeout: Duration,
     pub(crate) faults: Faults,
+    /// How long a stale copy outlives its value (`stale_grace`), when stale copies are kept.
+    grace: Option<Duration>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -33,12 +35,18 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    pub(crate) fn new(redis: Redis, cache_prefix: &str, timeout: Duration, faults: Faults) -> Self {
+    pub(crate) fn new(
+        redis: Redis,
+        cache_prefix: &str,
+        timeout: Duration,
+        faults: Faults,
+        grace: Option<Duration>,
+    ) -> Self {
         let prefix = redis.key(cache_prefix);
         // The cache's own bound is usually shorter than the connection's: a slow Redis
         // should cost a request little before the cache gives up and computes.
         let timeout = timeout.min(redis.response_timeout());
-        Self { redis, prefix, timeout, faults }
+        Self { redis, prefix, timeout, faults, grace }
     }
 
     pub(crate) fn key(&self, key: &str) -> String {
@@ -96,15 +104,46 @@ impl RedisStore {
     }
 
     pub(crate) async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), CacheError> {
-        self.query("SET", &set_command(self.key(key), value, ttl, false)).await
+        match self.stale_ttl(ttl) {
+            // The value and its stale copy in one round trip.
+            Some(stale_ttl) => {
+                let mut pipeline = pipe();
+                pipeline.add_command(set_command(self.key(key), value, ttl, false)).ignore();
+                pipeline.add_command(set_command(self.stale_key(key), value, Some(stale_ttl), false)).ignore();
+                self.query_pipeline("SET", &pipeline).await
+            }
+            None => self.query("SET", &set_command(self.key(key), value, ttl, false)).await,
+        }
     }
 
     pub(crate) async fn set_many(&self, items: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<(), CacheError> {
         let mut pipeline = pipe();
+        let stale_ttl = self.stale_ttl(ttl);
         for (key, value) in items {
             pipeline.add_command(set_command(self.key(key), value, ttl, false)).ignore();
+            if stale_ttl.is_some() {
+                pipeline.add_command(set_command(self.stale_key(key), value, stale_ttl, false)).ignore();
+            }
         }
         self.query_pipeline("SET", &pipeline).await
+    }
+
+    /// The stale copy of `key`, if stale copies are kept and this one has not run out.
+    pub(crate) async fn get_stale(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        if self.grace.is_none() {
+            return Ok(None);
+        }
+        let value: Option<Vec<u8>> = self.query("GET", cmd("GET").arg(self.stale_key(key))).await?;
+        Ok(value.map(Bytes::from))
+    }
+
+    /// How long the stale copy of a value living `ttl` lives: only values that expire get one.
+    fn stale_ttl(&self, ttl: Option<Duration>) -> Option<Duration> {
+        Some(ttl? + self.grace?)
+    }
+
+    fn stale_key(&self, key: &str) -> String {
+        self.key(&format!("__stale__:{key}"))
     }
 
     pub(crate) async fn add(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<bool, CacheError> {
@@ -120,7 +159,18 @@ impl RedisStore {
         for key in keys {
             command.arg(self.key(key));
         }
-        self.query("UNLINK", &command).await
+        if self.grace.is_none() {
+            return self.query("UNLINK", &command).await;
+        }
+        // A deleted value is not served stale either; the count is of the values.
+        let mut stale = cmd("UNLINK");
+        for key in keys {
+            stale.arg(self.stale_key(key));
+        }
+        let mut pipeline = pipe();
+        pipeline.add_command(command).add_command(stale).ignore();
+        let (removed,): (u64,) = self.query_pipeline("UNLINK", &pipeline).await?;
+        Ok(removed)
     }
 
     pub(crate) async fn has(&self, key: &str) -> Result<bool, CacheError> {

@@ -107,3 +107,80 @@ async fn waiters_on_another_instance_compute_themselves_after_lease_timeout() {
     slow.await.unwrap().unwrap();
     b.clear().await.unwrap();
 }
+
+/// Stores 1 under `key` for 100 ms through `cache`, then lets it expire.
+#[cfg(feature = "redis")]
+async fn expired_value(cache: &Cache, key: &str) {
+    let value: u32 = cache
+        .get_or_insert_with_ttl(key, phial_cache::Ttl::After(Duration::from_millis(100)), || async {
+            Ok::<_, std::io::Error>(1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(value, 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+}
+
+/// Starts a recomputation of `key` on `cache` that holds the lease until `finish` fires; returns
+/// once its loader runs.
+#[cfg(feature = "redis")]
+async fn slow_recompute(cache: &Cache, key: &str) -> (tokio::task::JoinHandle<u32>, tokio::sync::oneshot::Sender<()>) {
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+    let (cache, key) = (cache.clone(), key.to_owned());
+    let slow = tokio::spawn(async move {
+        cache
+            .get_or_insert_with(&key, move || async move {
+                let _ = started_tx.send(());
+                let _ = finish_rx.await;
+                Ok::<_, std::io::Error>(2_u32)
+            })
+            .await
+            .unwrap()
+    });
+    started_rx.await.unwrap();
+    (slow, finish_tx)
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn within_stale_grace_other_instances_serve_the_expired_value_while_one_recomputes() {
+    let Some(url) = crate::redis_url() else { return };
+    let mut config = crate::config(phial_cache::BackendKind::Redis);
+    config.stale_grace = 60.0;
+    // Long: were b to wait for a instead of serving the stale value, it would get its own 3
+    // only after this, not 1.
+    config.lease_timeout = 30.0;
+    config.redis_timeout = 2.0;
+    let a = Cache::with_redis(&config, crate::connect(&url).await).unwrap();
+    let b = Cache::with_redis(&config, crate::connect(&url).await).unwrap();
+    expired_value(&a, "k").await;
+    let (slow, finish) = slow_recompute(&a, "k").await;
+    let served: u32 = b.get_or_insert_with("k", || async { Ok::<_, std::io::Error>(3) }).await.unwrap();
+    assert_eq!(served, 1, "b serves the stale value while a recomputes");
+    finish.send(()).unwrap();
+    assert_eq!(slow.await.unwrap(), 2);
+    assert_eq!(b.get::<u32>("k").await.unwrap(), Some(2));
+    a.clear().await.unwrap();
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_deleted_value_is_not_served_stale() {
+    let Some(url) = crate::redis_url() else { return };
+    let mut config = crate::config(phial_cache::BackendKind::Redis);
+    config.stale_grace = 60.0;
+    config.lease_timeout = 0.3;
+    config.redis_timeout = 2.0;
+    let a = Cache::with_redis(&config, crate::connect(&url).await).unwrap();
+    let b = Cache::with_redis(&config, crate::connect(&url).await).unwrap();
+    expired_value(&a, "k").await;
+    assert!(!a.delete("k").await.unwrap(), "the value itself had expired");
+    let (slow, finish) = slow_recompute(&a, "k").await;
+    // No stale copy left: b waits out a's lease and computes its own value.
+    let served: u32 = b.get_or_insert_with("k", || async { Ok::<_, std::io::Error>(3) }).await.unwrap();
+    assert_eq!(served, 3);
+    finish.send(()).unwrap();
+    slow.await.unwrap();
+    a.clear().await.unwrap();
+}
