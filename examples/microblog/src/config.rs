@@ -25,6 +25,10 @@ pub struct MicroblogConfig {
     /// Mail `ERROR` log events to `admins`; unset: in production when `MAIL_SERVER` is set, as
     /// the original.
     pub error_mail: Option<bool>,
+    /// Mark tasks still recorded as in progress complete at start (see `tasks`); the binary
+    /// turns it off for every command but `serve`, so `microblog db current` beside a running
+    /// server leaves its exports alone.
+    pub complete_interrupted_tasks: bool,
 }
 
 impl Default for MicroblogConfig {
@@ -36,6 +40,7 @@ impl Default for MicroblogConfig {
             ms_translator_key: None,
             export_delay: 0.0,
             error_mail: None,
+            complete_interrupted_tasks: true,
         }
     }
 }
@@ -100,6 +105,12 @@ pub fn environment(dotenv: &Path) -> Vec<(String, String)> {
     vars
 }
 
+/// Whether the command line (`args`, the program name first) serves: no command, `serve`, or
+/// only options.
+pub fn serves(args: &[String]) -> bool {
+    args.get(1).is_none_or(|command| command == "serve" || command.starts_with('-'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +124,13 @@ mod tests {
         assert_eq!(database_url("sqlite:////var/lib/app.db"), "sqlite:////var/lib/app.db");
         assert_eq!(database_url("sqlite:///app.db"), "sqlite:///app.db");
         assert_eq!(database_url("mariadb://db/app"), "mariadb://db/app");
+    }
+
+    #[test]
+    fn only_serve_or_no_command_serves() {
+        let args = |list: &[&str]| list.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>();
+        assert!(serves(&args(&["microblog"])) && serves(&args(&["microblog", "serve", "--bind", "0.0.0.0:5000"])));
+        assert!(!serves(&args(&["microblog", "db", "upgrade"])) && !serves(&args(&["microblog", "routes"])));
     }
 
     #[test]

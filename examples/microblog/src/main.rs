@@ -10,5 +10,9 @@ async fn main() -> std::process::ExitCode {
         }
         return std::process::ExitCode::FAILURE;
     }
-    microblog::app(env).run().await
+    let mut app = microblog::app(env);
+    if !microblog::config::serves(&std::env::args().collect::<Vec<_>>()) {
+        app = app.set("microblog.complete_interrupted_tasks", false);
+    }
+    app.run().await
 }

@@ -4,8 +4,9 @@
 //! queue). The port runs it as a tokio task in the process that served `/export_posts`: no
 //! worker to deploy and no Redis needed. The `task` row, the `task_progress` notifications
 //! (`{"task_id", "progress"}`) and the mail are the original's. What differs: a task lives
-//! and dies with its process, so at startup the app marks tasks still recorded as in progress
-//! complete (a restart interrupted them; the user can start a new export), and the
+//! and dies with its process, so when the server starts the app marks tasks still recorded as
+//! in progress complete (a restart interrupted them; the user can start a new export; other
+//! commands leave them alone), and the
 //! original's demonstration delay of five seconds per post is `[microblog] export_delay`
 //! (default 0).
 
@@ -153,6 +154,10 @@ impl Extension for OrphanTasks {
     }
 
     async fn start(&self, _config: &(), ctx: &mut StartCtx) -> Result<(), Error> {
+        let config: MicroblogConfig = ctx.config().extract_section("microblog")?;
+        if !config.complete_interrupted_tasks {
+            return Ok(());
+        }
         let db = ctx.require::<Databases>()?.default_db().clone();
         match models::complete_all_tasks(&db).await {
             Ok(0) => {}

@@ -114,3 +114,26 @@ async fn in_production_the_log_goes_to_logs_microblog_log_or_with_log_to_stdout_
     assert!(stdout.contains("Microblog startup"), "{stdout}");
     assert!(!dir.path().join("logs").exists());
 }
+
+#[tokio::test]
+async fn commands_other_than_serve_leave_tasks_in_progress_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    let site = crate::Site::at(&url, Box::new(())).await;
+    site.register("susan").await;
+    let susan = microblog::models::user_by_username(&site.db(), "susan").await.unwrap().unwrap();
+    microblog::models::create_task(&site.db(), "a-running-export", "export_posts", "Exporting posts...", susan.id)
+        .await
+        .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_microblog"))
+        .args(["db", "current"])
+        .env("DATABASE_URL", &url)
+        .env_remove("PHIAL_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tasks = microblog::models::tasks_in_progress(&site.db(), susan.id).await.unwrap();
+    assert_eq!(tasks.len(), 1, "`microblog db current` (which starts the app) beside a server does not end its exports");
+}
