@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Configuration is the original's: `SECRET_KEY`, `DATABASE_URL` (SQLAlchemy or sqlx URLs),
-//! read from the environment or a `.env` file in the working directory; its fixed settings
-//! are section `[microblog]` ([`MicroblogConfig`]). See the README for what is ported so far.
+//! `SERVER_NAME`, `MAIL_*`, `REDIS_URL`, `LOG_TO_STDOUT`, read from the environment or a `.env`
+//! file in the working directory, plus `LOGIN_RATE_LIMIT` and `RATELIMIT_ENABLED` for the rate
+//! limits the port adds; its fixed settings are section `[microblog]` ([`MicroblogConfig`]).
+//! See the README for what is ported so far.
 
 pub mod adopt;
 pub mod api;

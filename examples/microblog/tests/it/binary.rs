@@ -135,5 +135,9 @@ async fn commands_other_than_serve_leave_tasks_in_progress_alone() {
         .unwrap();
     assert!(status.success());
     let tasks = microblog::models::tasks_in_progress(&site.db(), susan.id).await.unwrap();
-    assert_eq!(tasks.len(), 1, "`microblog db current` (which starts the app) beside a server does not end its exports");
+    assert_eq!(
+        tasks.len(),
+        1,
+        "`microblog db current` (which starts the app) beside a server does not end its exports"
+    );
 }
