@@ -39,7 +39,8 @@ fn python() -> Option<String> {
 }
 
 impl SmtpServer {
-    fn start() -> Option<Self> {
+    /// Starts the server with `options` (`--tls starttls`, `--auth login:password`).
+    fn start(options: &[&str]) -> Option<Self> {
         let Some(python) = python() else {
             let required = std::env::var("PHIAL_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
             assert!(!required, "aiosmtpd is required (PHIAL_TEST_REQUIRE_SERVICES=1): set PHIAL_TEST_PYTHON");
@@ -52,6 +53,7 @@ impl SmtpServer {
             .arg(script)
             .arg("--state-dir")
             .arg(dir.path())
+            .args(options)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -70,17 +72,22 @@ impl SmtpServer {
 
     /// The messages the server accepted.
     fn messages(&self) -> Vec<Value> {
+        self.events("message")
+    }
+
+    /// The events of `kind` so far (`message`, `auth`).
+    fn events(&self, kind: &str) -> Vec<Value> {
         let text = std::fs::read_to_string(self.dir.path().join("events.jsonl")).unwrap_or_default();
         text.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|e| e["event"] == "message")
+            .filter(|e| e["event"] == kind)
             .collect()
     }
 }
 
 #[tokio::test]
 async fn the_reset_mail_goes_through_the_smtp_server_of_mail_server() {
-    let Some(server) = SmtpServer::start() else { return };
+    let Some(server) = SmtpServer::start(&[]) else { return };
     let port = server.port.to_string();
     let site =
         Site::with(&[("MAIL_SERVER", "127.0.0.1"), ("MAIL_PORT", &port), ("PHIAL_MAIL__SUPPRESS_SEND", "false")]).await;
@@ -100,4 +107,33 @@ async fn the_reset_mail_goes_through_the_smtp_server_of_mail_server() {
     let data = message["data"].as_str().unwrap();
     assert!(data.contains("Subject: [Microblog] Reset Your Password"), "{data}");
     assert!(data.contains("multipart/alternative"), "text and HTML bodies: {data}");
+}
+
+#[tokio::test]
+async fn mail_use_tls_and_the_credentials_mean_starttls_and_a_login() {
+    let Some(server) = SmtpServer::start(&["--tls", "starttls", "--auth", "microblog:s3cret"]) else { return };
+    let port = server.port.to_string();
+    let ca = server.dir.path().join("ca.pem");
+    let site = Site::with(&[
+        ("MAIL_SERVER", "127.0.0.1"),
+        ("MAIL_PORT", &port),
+        // As in the original, any value (even "0") turns TLS on: the variable is set.
+        ("MAIL_USE_TLS", "0"),
+        ("MAIL_USERNAME", "microblog"),
+        ("MAIL_PASSWORD", "s3cret"),
+        ("PHIAL_MAIL__ROOT_CA", ca.to_str().unwrap()),
+        ("PHIAL_MAIL__SUPPRESS_SEND", "false"),
+    ])
+    .await;
+    site.register("susan").await;
+    let client = &site.client;
+    let token = csrf_token(client, "/auth/reset_password_request").await;
+    client
+        .post("/auth/reset_password_request")
+        .form(&[("csrf_token", token.as_str()), ("email", "susan@example.com")])
+        .send()
+        .await;
+    assert!(eventually(async || !server.messages().is_empty()).await, "the server received the mail");
+    assert_eq!(server.events("auth")[0]["login"], "microblog");
+    assert_eq!(server.messages()[0]["rcpt_tos"], serde_json::json!(["susan@example.com"]));
 }
