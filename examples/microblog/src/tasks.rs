@@ -10,6 +10,7 @@
 //! original's demonstration delay of five seconds per post is `[microblog] export_delay`
 //! (default 0).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use phial::mail::Mail;
@@ -109,14 +110,28 @@ async fn set_task_progress(db: &Db, task_id: &str, user_id: i32, progress: i64) 
     Ok(())
 }
 
-/// `json.dumps({'posts': data}, indent=4)`.
+/// `json.dumps({'posts': data}, indent=4)`, with Python's `ensure_ascii`: characters beyond
+/// ASCII written as `\uXXXX` escapes (surrogate pairs beyond the BMP).
 fn posts_json(posts: &[serde_json::Value]) -> Vec<u8> {
     let mut out = Vec::new();
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
     // Serializing JSON values into a Vec cannot fail.
     let _ = serde::Serialize::serialize(&serde_json::json!({ "posts": posts }), &mut serializer);
-    out
+    // Outside strings a JSON text is ASCII, so every other character is inside one.
+    let text = String::from_utf8_lossy(&out);
+    let mut ascii = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                // Writing to a String cannot fail.
+                let _ = write!(ascii, "\\u{unit:04x}");
+            }
+        }
+    }
+    ascii.into_bytes()
 }
 
 /// `post.timestamp.isoformat() + 'Z'`: microseconds only when not zero.
@@ -187,6 +202,9 @@ mod tests {
         assert_eq!(naive_isoformat_z(at), "2024-05-01T12:00:00Z");
         let at = time::macros::datetime!(2024-05-01 12:00:00.000250);
         assert_eq!(naive_isoformat_z(at), "2024-05-01T12:00:00.000250Z");
+        let json = posts_json(&[serde_json::json!({ "body": "¡hola! 😀" })]);
+        // `json.dumps("¡hola! 😀")`
+        assert!(String::from_utf8_lossy(&json).contains(r#""\u00a1hola! \ud83d\ude00""#), "{json:?}");
         let json = posts_json(&[serde_json::json!({ "body": "hi" })]);
         assert_eq!(
             String::from_utf8_lossy(&json),
