@@ -344,10 +344,25 @@ impl Limiter {
             };
             let Some(key) = key else { continue };
             let scope = limit.limit.scope_for(route, &parts.method);
-            let storage_key = self.storage_key(&limit.suffixes[i], key, &scope);
             let deduct_later = limit.limit.deduct_when.is_some();
-            let outcome =
-                inner.backend.acquire(inner.strategy, &storage_key, &item, limit.limit.cost, deduct_later).await?;
+            let (suffix, cost) = (&limit.suffixes[i], limit.limit.cost);
+            let mut deferred_key = None;
+            let outcome = match inner.backend.memory_only() {
+                // Memory storage answers without awaiting, so the storage key can be written
+                // into this thread's buffer; it is copied only when the key is new.
+                Some(memory) if !deduct_later => STORAGE_KEY.with_borrow_mut(|buffer| {
+                    buffer.clear();
+                    self.write_storage_key(buffer, suffix, key, &scope);
+                    memory.acquire(inner.strategy, buffer, &item, cost, false)
+                }),
+                _ => {
+                    let storage_key = self.storage_key(suffix, key, &scope);
+                    let outcome =
+                        inner.backend.acquire(inner.strategy, &storage_key, &item, cost, deduct_later).await?;
+                    deferred_key = deduct_later.then_some(storage_key);
+                    outcome
+                }
+            };
             // A limit passed is only remembered when headers will describe it or a deferred
             // hit updates it: the common request (headers off, under every limit) allocates
             // no list for it.
@@ -360,7 +375,7 @@ impl Limiter {
                     message: limit.limit.error_message.clone(),
                 });
             }
-            if deduct_later {
+            if let Some(storage_key) = deferred_key {
                 checked.deferred.push(Deferred { limit: Arc::clone(limit), item, storage_key, index });
             }
             if !outcome.allowed {
@@ -402,23 +417,33 @@ impl Limiter {
 
     /// `limits`' key layout: `LIMITER/[<prefix>/]<key>/<scope><suffix>`.
     fn storage_key(&self, suffix: &str, key: &ClientKey, scope: &str) -> String {
-        let prefix = &self.0.key_prefix;
         let key_len = match key {
             ClientKey::Ip(_) => 39,
             ClientKey::Text(text) => text.len(),
         };
-        let mut out = String::with_capacity(10 + prefix.len() + key_len + scope.len() + suffix.len());
+        let mut out = String::with_capacity(10 + self.0.key_prefix.len() + key_len + scope.len() + suffix.len());
+        self.write_storage_key(&mut out, suffix, key, scope);
+        out
+    }
+
+    /// Appends the storage key to `out` (see [`storage_key`](Self::storage_key)).
+    fn write_storage_key(&self, out: &mut String, suffix: &str, key: &ClientKey, scope: &str) {
+        let prefix = &self.0.key_prefix;
         out.push_str("LIMITER/");
         if !prefix.is_empty() {
             out.push_str(prefix);
             out.push('/');
         }
-        key.push_to(&mut out);
+        key.push_to(out);
         out.push('/');
         out.push_str(scope);
         out.push_str(suffix);
-        out
     }
+}
+
+thread_local! {
+    /// The storage key of a memory check, reused by every check on this thread.
+    static STORAGE_KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// Where a route's limits come from.

@@ -33,6 +33,16 @@ impl Backend {
         }
     }
 
+    /// The memory storage, when it is the one counting (no Redis attached).
+    #[cfg_attr(not(feature = "redis"), expect(clippy::unnecessary_wraps, reason = "Redis storage is a second answer"))]
+    pub(crate) fn memory_only(&self) -> Option<&MemoryStorage> {
+        #[cfg(feature = "redis")]
+        if self.redis.get().is_some() {
+            return None;
+        }
+        Some(&self.memory)
+    }
+
     #[cfg_attr(not(feature = "redis"), expect(clippy::unused_self, reason = "Redis storage is a second answer"))]
     pub(crate) fn name(&self) -> &'static str {
         #[cfg(feature = "redis")]
