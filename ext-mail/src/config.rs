@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::MailError;
 
 /// Section `[mail]` of `phial.toml`. Defaults are Flask-Mail's, except the transport: phial
-/// writes mail to a folder until told to use SMTP, so a development app sends nothing by
-/// accident (DESIGN: embedded defaults).
+/// writes mail to a folder until told to use SMTP (`transport = "smtp"`, or a `server` set
+/// anywhere, as `MAIL_SERVER` is in a Flask app's environment), so a development app sends
+/// nothing by accident (DESIGN: embedded defaults).
 ///
-/// Each Flask-Mail key is named beside its field, and the `MAIL_*` environment variables are
-/// read too (below `PHIAL_MAIL__*`, above `phial.toml`), so a Flask app's environment works
-/// unchanged.
+/// Each Flask-Mail key is named beside its field, and the `MAIL_*` variables of the app's
+/// environment are read too (below `PHIAL_MAIL__*`, above `phial.toml`), with Flask's
+/// spellings of their values (`MAIL_USE_TLS=True` or `1`, an empty `MAIL_USERNAME=` for none),
+/// so a Flask app's environment works unchanged.
 ///
 /// ```toml
 /// [mail]
@@ -45,31 +47,40 @@ use crate::error::MailError;
 #[non_exhaustive]
 pub struct MailConfig {
     /// Where messages go: `smtp`, `file` (one `.eml` per message in [`folder`](Self::folder),
-    /// the default), `log` (tracing at `info`), `memory` (kept in [`Mail::outbox`](crate::Mail::outbox)).
-    /// Flask-Mail has SMTP only.
+    /// the default unless [`server`](Self::server) is set, which means `smtp`), `log` (tracing
+    /// at `info`), `memory` (kept in [`Mail::outbox`](crate::Mail::outbox)). Flask-Mail has
+    /// SMTP only.
     pub transport: TransportKind,
     /// `MAIL_SERVER`: the SMTP host. Default `localhost`.
     pub server: String,
     /// `MAIL_PORT`: the SMTP port. Default 25.
     pub port: u16,
     /// `MAIL_USE_TLS`: upgrade the connection with STARTTLS (required, not opportunistic).
+    #[serde(deserialize_with = "flask::boolean")]
     pub use_tls: bool,
     /// `MAIL_USE_SSL`: TLS from the first byte (SMTPS, usually port 465).
+    #[serde(deserialize_with = "flask::boolean")]
     pub use_ssl: bool,
-    /// `MAIL_USERNAME`: log in (AUTH PLAIN or LOGIN) when set.
+    /// `MAIL_USERNAME`: log in (AUTH PLAIN or LOGIN) when set (an empty value is unset).
+    #[serde(deserialize_with = "flask::text")]
     pub username: Option<String>,
     /// `MAIL_PASSWORD`; never printed.
+    #[serde(deserialize_with = "flask::secret")]
     pub password: Option<Secret>,
     /// `MAIL_DEFAULT_SENDER`: `"addr@host"` or `"Name <addr@host>"`, used when a message has no
     /// sender.
+    #[serde(deserialize_with = "flask::text")]
     pub default_sender: Option<String>,
     /// `MAIL_MAX_EMAILS`: messages per SMTP connection before it is closed and opened again
     /// (none: no limit).
+    #[serde(deserialize_with = "flask::count")]
     pub max_emails: Option<u32>,
     /// `MAIL_SUPPRESS_SEND`: record messages but deliver none. Unset: suppressed in the
     /// `testing` profile, as Flask-Mail follows `app.testing`.
+    #[serde(deserialize_with = "flask::optional_boolean")]
     pub suppress_send: Option<bool>,
     /// `MAIL_ASCII_ATTACHMENTS`: turn attachment file names into plain ASCII.
+    #[serde(deserialize_with = "flask::boolean")]
     pub ascii_attachments: bool,
     /// phial: seconds to wait for the TCP connection, TLS and greeting. Default 10.
     pub connect_timeout: f64,
@@ -319,6 +330,105 @@ impl MailConfig {
 /// Seconds as a [`Duration`], at least 1 ms (a bad value was refused by `validate`).
 pub(crate) fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value).unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(1))
+}
+
+/// Deserializers that read a field from TOML's types or from the text of a Flask variable
+/// (`MAIL_USE_TLS=True`, `MAIL_PORT=587`, `MAIL_USERNAME=` for none), as Flask apps set them.
+mod flask {
+    use std::fmt;
+
+    use phial_core::Secret;
+    use serde::de::{self, Deserializer, Visitor};
+
+    struct Flexible;
+
+    /// What one value turned out to be.
+    enum Given {
+        Bool(bool),
+        Int(i128),
+        Text(String),
+        Nothing,
+    }
+
+    impl<'de> Visitor<'de> for Flexible {
+        type Value = Given;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a boolean, a number or text")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Given, E> {
+            Ok(Given::Bool(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Given, E> {
+            Ok(Given::Int(v.into()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Given, E> {
+            Ok(Given::Int(v.into()))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Given, E> {
+            Ok(Given::Text(v.trim().to_owned()))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Given, E> {
+            Ok(Given::Nothing)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Given, E> {
+            Ok(Given::Nothing)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Given, D::Error> {
+            d.deserialize_any(Self)
+        }
+    }
+
+    fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Given, D::Error> {
+        d.deserialize_any(Flexible)
+    }
+
+    fn to_bool<E: de::Error>(given: Given) -> Result<Option<bool>, E> {
+        match given {
+            Given::Bool(b) => Ok(Some(b)),
+            Given::Int(0) => Ok(Some(false)),
+            Given::Int(1) => Ok(Some(true)),
+            Given::Text(text) if text.is_empty() => Ok(None),
+            Given::Text(text) => super::parse_bool(&text)
+                .map(Some)
+                .ok_or_else(|| E::custom(format!("{text:?} is not a boolean (true/false, 1/0, yes/no, on/off)"))),
+            Given::Int(n) => Err(E::custom(format!("{n} is not a boolean"))),
+            Given::Nothing => Ok(None),
+        }
+    }
+
+    pub(super) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(to_bool(given(d)?)?.unwrap_or(false))
+    }
+
+    pub(super) fn optional_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        to_bool(given(d)?)
+    }
+
+    pub(super) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match given(d)? {
+            Given::Text(text) if text.is_empty() => None,
+            Given::Text(text) => Some(text),
+            Given::Int(n) => Some(n.to_string()),
+            Given::Bool(b) => Some(b.to_string()),
+            Given::Nothing => None,
+        })
+    }
+
+    pub(super) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        text(d).map(|text| text.map(Secret::new))
+    }
+
+    pub(super) fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        match given(d)? {
+            Given::Int(n) => u32::try_from(n).map(Some).map_err(|_| de::Error::custom(format!("{n} is not a count"))),
+            Given::Text(text) if text.is_empty() => Ok(None),
+            Given::Text(text) => {
+                text.parse().map(Some).map_err(|_| de::Error::custom(format!("{text:?} is not a count")))
+            }
+            Given::Nothing => Ok(None),
+            Given::Bool(b) => Err(de::Error::custom(format!("{b} is not a count"))),
+        }
+    }
 }
 
 fn parse_bool(value: &str) -> Option<bool> {

@@ -88,6 +88,7 @@ impl MailExtension {
 
 impl Extension for MailExtension {
     const NAME: &'static str = "mail";
+    const ENV_ALIASES: &'static [(&'static str, &'static str)] = &MailConfig::FLASK_ENV;
     type Config = MailConfig;
 
     fn deps(&self) -> Deps {
@@ -100,8 +101,11 @@ impl Extension for MailExtension {
 
     fn build(&self, config: &MailConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         let mut config = config.clone();
-        if ctx.profile() != Profile::Testing {
-            apply_flask_env(&mut config, ctx.config(), std::env::vars())?;
+        // A Flask app that names its SMTP server means to send through it; phial's default
+        // transport (a folder) stays only while neither the server nor the transport is set.
+        let from_defaults = |key: &str| ctx.config().source_of(key).starts_with("defaults of");
+        if from_defaults("mail.transport") && !from_defaults("mail.server") {
+            config.transport = crate::TransportKind::Smtp;
         }
         if config.suppress_send.is_none() {
             config.suppress_send = Some(ctx.profile() == Profile::Testing);
@@ -158,21 +162,4 @@ impl Extension for MailExtension {
             Err(err) => Health::unhealthy(err.to_string()),
         }
     }
-}
-
-/// Applies `MAIL_*` variables to fields not set by a `PHIAL_MAIL__*` variable or an override.
-fn apply_flask_env(
-    config: &mut MailConfig,
-    source: &phial_core::ConfigSource,
-    vars: impl Iterator<Item = (String, String)>,
-) -> Result<(), Error> {
-    for (name, value) in vars {
-        let Some((_, field)) = MailConfig::FLASK_ENV.iter().find(|(var, _)| *var == name) else { continue };
-        let origin = source.source_of(&format!("mail.{field}"));
-        if origin.starts_with("environment variable `PHIAL_") || origin.starts_with("override") {
-            continue;
-        }
-        config.apply_flask_var(&name, &value).map_err(|err| Error::config(format!("mail.{field}"), err.to_string()))?;
-    }
-    Ok(())
 }

@@ -33,7 +33,8 @@
 //!
 //! # Transports
 //!
-//! `mail.transport` picks where messages go: `smtp`; `file` (the default: one `.eml` per
+//! `mail.transport` picks where messages go: `smtp` (also chosen by setting `mail.server` or
+//! `MAIL_SERVER`); `file` (the default: one `.eml` per
 //! message in `mail.folder`, so a development app never mails anyone by accident); `log`; or
 //! `memory` ([`Mail::outbox`]). Whatever the transport, [`Mail::record_messages`] captures
 //! what is sent, for tests; in the `testing` profile sending is suppressed unless

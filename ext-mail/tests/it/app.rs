@@ -122,3 +122,66 @@ async fn app_shutdown_drains_the_queue() {
     app.shutdown().await;
     assert_eq!(server.messages().len(), 5);
 }
+
+fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+}
+
+#[tokio::test]
+async fn flask_mail_variables_in_the_apps_environment_configure_smtp() {
+    let vars = env(&[
+        ("MAIL_SERVER", "smtp.example.com"),
+        ("MAIL_PORT", "587"),
+        ("MAIL_USE_TLS", "True"),
+        ("MAIL_USE_SSL", "0"),
+        ("MAIL_USERNAME", "app"),
+        ("MAIL_PASSWORD", "s3cret"),
+        ("MAIL_MAX_EMAILS", ""),
+        ("MAIL_SUPPRESS_SEND", "yes"),
+    ]);
+    let app = App::builder().profile(Profile::Testing).env(vars).extension(MailExtension::new()).build().unwrap();
+    let app = app.start().await.unwrap();
+    let config = app.state().require::<Mail>().config().clone();
+    assert_eq!(config.transport, phial_mail::TransportKind::Smtp, "naming a server means sending through it");
+    assert_eq!((config.server.as_str(), config.port), ("smtp.example.com", 587));
+    assert!(config.use_tls && !config.use_ssl);
+    assert_eq!(config.username.as_deref(), Some("app"));
+    assert_eq!(config.password.as_ref().map(|p| p.expose().to_owned()).as_deref(), Some("s3cret"));
+    assert_eq!(config.max_emails, None, "an empty value is no limit");
+    assert_eq!(config.suppress_send, Some(true));
+}
+
+#[tokio::test]
+async fn phial_variables_win_over_flask_ones_and_a_set_transport_stays() {
+    let vars = env(&[("MAIL_SERVER", "smtp.example.com"), ("MAIL_PORT", "587"), ("PHIAL_MAIL__PORT", "2525")]);
+    let app = App::builder()
+        .profile(Profile::Testing)
+        .env(vars)
+        .set("mail.transport", "log")
+        .extension(MailExtension::new())
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let config = app.state().require::<Mail>().config().clone();
+    assert_eq!(config.port, 2525);
+    assert_eq!(config.transport, phial_mail::TransportKind::Log);
+}
+
+#[tokio::test]
+async fn without_a_server_mail_goes_to_the_folder() {
+    let app = App::builder().profile(Profile::Testing).env(env(&[])).extension(MailExtension::new()).build().unwrap();
+    let app = app.start().await.unwrap();
+    assert_eq!(app.state().require::<Mail>().config().transport, phial_mail::TransportKind::File);
+}
+
+#[test]
+fn a_flask_value_that_does_not_parse_names_its_variable() {
+    let vars = env(&[("MAIL_USE_TLS", "maybe")]);
+    let Err(err) = App::builder().profile(Profile::Testing).env(vars).extension(MailExtension::new()).build() else {
+        panic!("MAIL_USE_TLS=maybe was accepted");
+    };
+    let text = err.to_string();
+    assert!(text.contains("mail.use_tls") && text.contains("MAIL_USE_TLS") && text.contains("maybe"), "{text}");
+}
