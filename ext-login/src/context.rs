@@ -52,7 +52,14 @@ impl<U> LoginShared<U> {
         what: &'static str,
         future: impl Future<Output = Result<T, BoxError>>,
     ) -> Result<T, LoginError> {
-        match tokio::time::timeout(self.timeout, future).await {
+        let mut future = std::pin::pin!(future);
+        // Loaders and stores often answer at once (memory, a cache hit); only one that does not
+        // gets a timer, which costs a clock read and a timer-wheel entry.
+        let answer = match futures_util::FutureExt::now_or_never(future.as_mut()) {
+            Some(answer) => Ok(answer),
+            None => tokio::time::timeout(self.timeout, future).await,
+        };
+        match answer {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(LoginError::Unavailable(format!("{what} failed: {err}").into())),
             Err(_) => Err(LoginError::Unavailable(
@@ -552,6 +559,44 @@ pub(crate) fn context_of<U: AuthUser>(parts: &mut Parts) -> Result<Arc<LoginCont
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Clone)]
+    struct Someone;
+    impl AuthUser for Someone {
+        fn auth_id(&self) -> String {
+            "someone".to_owned()
+        }
+    }
+
+    fn shared_with_timeout(timeout: Duration) -> LoginShared<Someone> {
+        let loader = |_id: String| async { Ok(None::<Someone>) };
+        let layer = crate::LoginLayer::new(LoginConfig::default(), loader, Arc::new(crate::MemoryRememberStore::new()))
+            .expect("the default config is valid");
+        let mut shared = Arc::try_unwrap(layer.shared).ok().expect("the only reference");
+        shared.timeout = timeout;
+        shared
+    }
+
+    #[tokio::test]
+    async fn a_call_that_does_not_answer_in_time_is_unavailable_and_one_that_answers_at_once_is_not() {
+        let shared = shared_with_timeout(Duration::from_millis(20));
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok::<_, BoxError>(1)
+        };
+        match shared.bounded("the slow store", slow).await {
+            Err(LoginError::Unavailable(err)) => {
+                assert!(err.to_string().contains("did not answer within 20 ms"), "{err}")
+            }
+            other => panic!("expected Unavailable, got {:?}", other.map_err(|e| e.to_string())),
+        }
+        let pending_once = async {
+            tokio::task::yield_now().await;
+            Ok::<_, BoxError>(2)
+        };
+        assert_eq!(shared.bounded("a store that yields", pending_once).await.ok(), Some(2));
+        assert_eq!(shared.bounded("a ready store", async { Ok::<_, BoxError>(3) }).await.ok(), Some(3));
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
