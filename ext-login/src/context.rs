@@ -584,12 +584,11 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
             Ok::<_, BoxError>(1)
         };
-        match shared.bounded("the slow store", slow).await {
-            Err(LoginError::Unavailable(err)) => {
-                assert!(err.to_string().contains("did not answer within 20 ms"), "{err}")
-            }
-            other => panic!("expected Unavailable, got {:?}", other.map_err(|e| e.to_string())),
-        }
+        let answer = shared.bounded("the slow store", slow).await;
+        let Err(LoginError::Unavailable(err)) = answer else {
+            panic!("expected Unavailable, got {:?}", answer.map_err(|e| e.to_string()));
+        };
+        assert!(err.to_string().contains("did not answer within 20 ms"), "{err}");
         let pending_once = async {
             tokio::task::yield_now().await;
             Ok::<_, BoxError>(2)
