@@ -72,8 +72,9 @@ const NOT_STORED: [HeaderName; 8] = [
 /// Flask-Caching's default), the values of the [headers chosen](CacheLayer::vary_header),
 /// and the user when keyed by user.
 ///
-/// Responses carry `X-Cache: HIT` or `MISS` (`BYPASS` when the rules above skipped the
-/// cache) and an `ETag` (the handler's, or a hash of the body); a request whose
+/// Responses carry `X-Cache: HIT` or `MISS` (`MISS` only when this request's handler ran;
+/// `HIT` also for a request that waited for another's render, or got the stale page within
+/// `stale_grace`; `BYPASS` when the rules above skipped the cache) and an `ETag` (the handler's, or a hash of the body); a request whose
 /// `If-None-Match` matches gets `304 Not Modified` without a body.
 ///
 /// Concurrent misses on one key run the handler once (and once across instances with
@@ -486,10 +487,16 @@ where
     };
     let (result, started) = cache.load(&key, ttl, make).await;
     match result {
-        Ok(bytes) => match StoredResponse::decode(bytes) {
-            Some(stored) => stored.into_response(if_none_match.as_ref(), if started { MISS } else { HIT }),
-            None => internal_error(),
-        },
+        Ok(bytes) => {
+            // MISS only when this request's handler ran: a flight it started may have been
+            // answered by another instance (its new value, or the stale one within
+            // `stale_grace`), and then the request is still pending here.
+            let rendered = started && pending.lock().unwrap_or_else(PoisonError::into_inner).is_none();
+            match StoredResponse::decode(bytes) {
+                Some(stored) => stored.into_response(if_none_match.as_ref(), if rendered { MISS } else { HIT }),
+                None => internal_error(),
+            }
+        }
         Err(FlightError::NotStored(_)) if started => take(&own).unwrap_or_else(internal_error),
         Err(FlightError::NotStored(_) | FlightError::Failed(_)) => match take(&pending) {
             Some(request) => {

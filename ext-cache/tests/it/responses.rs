@@ -284,3 +284,55 @@ async fn a_hundred_cold_requests_over_two_instances_sharing_redis_run_the_view_o
     assert!(responses.iter().all(|r| r.status() == StatusCode::OK && r.text() == "slow page (run 1)"));
     assert_eq!(runs.of("/slow"), 1);
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn within_stale_grace_another_instance_serves_the_expired_page_while_one_renders_it() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::Notify;
+
+    let Some(url) = crate::redis_url() else { return };
+    let mut config = crate::config(BackendKind::Redis);
+    config.stale_grace = 60.0;
+    // Long: were b to wait for a's render instead of serving the stale page, it would render
+    // its own ("b's page") only after this.
+    config.lease_timeout = 30.0;
+    config.redis_timeout = 2.0;
+    let a = phial_cache::Cache::with_redis(&config, crate::connect(&url).await).unwrap();
+    let b = phial_cache::Cache::with_redis(&config, crate::connect(&url).await).unwrap();
+    let (runs, started, release) = (Arc::new(AtomicUsize::new(0)), Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (counter, begun, gate) = (Arc::clone(&runs), Arc::clone(&started), Arc::clone(&release));
+    // a's page; its second render waits for `release`.
+    let page = move || {
+        let (counter, begun, gate) = (Arc::clone(&counter), Arc::clone(&begun), Arc::clone(&gate));
+        async move {
+            let run = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            if run == 2 {
+                begun.notify_one();
+                gate.notified().await;
+            }
+            format!("page {run}")
+        }
+    };
+    let ttl = Duration::from_millis(100);
+    let router_a = axum::Router::new().route("/page", get(page).route_layer(a.cached().timeout(ttl)));
+    let router_b =
+        axum::Router::new().route("/page", get(|| async { "b's page" }).route_layer(b.cached().timeout(ttl)));
+    let (client_a, client_b) = (TestClient::new(router_a), TestClient::new(router_b));
+    assert_eq!(client_a.get("/page").await.text(), "page 1");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+
+    let renderer = client_a.clone();
+    let rendering = tokio::spawn(async move { renderer.get("/page").await.text().to_owned() });
+    started.notified().await;
+    let stale = client_b.get("/page").await;
+    stale.assert_status(StatusCode::OK);
+    assert_eq!(stale.text(), "page 1", "b serves the expired page while a renders the new one");
+    assert_eq!(stale.header("x-cache"), Some("HIT"));
+
+    release.notify_one();
+    assert_eq!(rendering.await.unwrap(), "page 2");
+    assert_eq!(client_b.get("/page").await.text(), "page 2");
+    a.clear().await.unwrap();
+}
