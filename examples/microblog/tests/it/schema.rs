@@ -42,8 +42,9 @@ const COLUMNS: &[(&str, &str, &str, bool, i64)] = &[
     ("task", "complete", "BOOLEAN", true, 0),
 ];
 
-/// `(index, table, unique)` of the original.
+/// `(index, table, unique)` of the original, plus the port's `ix_followers_followed_id`.
 const INDEXES: &[(&str, &str, bool)] = &[
+    ("ix_followers_followed_id", "followers", false),
     ("ix_message_recipient_id", "message", false),
     ("ix_message_sender_id", "message", false),
     ("ix_message_timestamp", "message", false),
@@ -88,7 +89,7 @@ async fn migrations_make_the_originals_tables_columns_and_indexes() {
     assert_eq!(indexes, expected);
 
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phial_migrations").fetch_one(pool).await.unwrap();
-    assert_eq!(applied, 9, "the original's nine revisions, under their Alembic ids");
+    assert_eq!(applied, 10, "the original's nine revisions, under their Alembic ids, and the port's index");
 }
 
 #[tokio::test]
@@ -109,7 +110,7 @@ async fn every_revision_downgrades_to_an_empty_database_and_upgrades_again() {
     };
     assert_eq!(tables().await, ["followers", "message", "notification", "post", "task", "user"]);
     let report = migrator.downgrade(&Target::Base).await.unwrap();
-    assert_eq!(report.steps.len(), 9);
+    assert_eq!(report.steps.len(), 10);
     assert!(tables().await.is_empty(), "{:?}", tables().await);
     migrator.upgrade(&Target::Head).await.unwrap();
     assert_eq!(tables().await.len(), 6);
@@ -156,7 +157,13 @@ async fn a_database_the_original_made_is_adopted_and_its_users_log_in_and_are_re
     let db = site.db();
     let pool = db.sqlite_pool().unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phial_migrations").fetch_one(pool).await.unwrap();
-    assert_eq!(applied, 9, "stamped from alembic_version, not run");
+    // Stamped from alembic_version (nine, not run), then the port's index revision applied.
+    assert_eq!(applied, 10, "stamped from alembic_version, not run");
+    let stamped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_followers_followed_id'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(stamped, 1, "the port's index is added to the original's database");
     let posts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM post").fetch_one(pool).await.unwrap();
     assert_eq!(posts, 1, "the original's rows are kept");
 
