@@ -10,13 +10,13 @@ use phial::axum::response::{IntoResponse, Response};
 use phial::axum::routing::get;
 use phial::login::password::PasswordHasher;
 use phial::prelude::*;
-use phial::sql::{Databases, Db, SqlError};
+use phial::sql::{Databases, Db};
 use sea_query::{Expr, ExprTrait, Order, Query as Sql, SelectStatement};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Duration, PrimitiveDateTime};
 
-use crate::models::{self, User};
+use crate::models::{self, CountedUser, Counts, Prepared, Statement, User};
 
 /// The blueprint, mounted at `/api`.
 pub fn blueprint() -> Blueprint {
@@ -90,8 +90,23 @@ fn db_of(state: &AppState) -> Result<Db, ApiError> {
 /// A user's API token columns.
 #[derive(Debug, sqlx::FromRow)]
 struct TokenRow {
-    id: i32,
     token: Option<String>,
+    token_expiration: Option<PrimitiveDateTime>,
+}
+
+/// A user row read by its token, with the token's expiry.
+#[derive(Debug, sqlx::FromRow)]
+struct TokenUserRow {
+    #[sqlx(flatten)]
+    user: User,
+    token_expiration: Option<PrimitiveDateTime>,
+}
+
+/// [`TokenUserRow`] with the user's counts, for `GET /users/<id>` of the token's own user.
+#[derive(Debug, sqlx::FromRow)]
+struct CountedTokenUserRow {
+    #[sqlx(flatten)]
+    user: CountedUser,
     token_expiration: Option<PrimitiveDateTime>,
 }
 
@@ -104,10 +119,23 @@ impl FromRequestParts<AppState> for TokenUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(|| unauthorized("Bearer"))?;
         let db = db_of(state)?;
-        match check_token(&db, &token).await.map_err(internal)? {
-            Some(user) => Ok(Self(user)),
+        let row: Option<TokenUserRow> = db.fetch_optional(&token_select(&db, &token, false)).await.map_err(internal)?;
+        match row.filter(|row| token_valid(row.token_expiration)) {
+            Some(row) => Ok(Self(row.user)),
             None => Err(unauthorized("Bearer")),
         }
+    }
+}
+
+/// A bearer token, not yet checked: the handler checks it (see [`get_user`]), so the check can
+/// share a statement with what the handler reads.
+struct BearerToken(String);
+
+impl FromRequestParts<AppState> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, ApiError> {
+        bearer(&parts.headers).map(Self).ok_or_else(|| unauthorized("Bearer"))
     }
 }
 
@@ -117,25 +145,33 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
 }
 
-/// `User.check_token`: the user holding `token`, unless it has expired.
-async fn check_token(db: &Db, token: &str) -> Result<Option<User>, SqlError> {
-    let select = Sql::select()
-        .columns(["id", "token", "token_expiration"])
-        .from("user")
-        .and_where(Expr::col("token").eq(token))
-        .to_owned();
-    let Some(row) = db.fetch_optional::<TokenRow, _>(&select).await? else { return Ok(None) };
-    if row.token_expiration.is_none_or(|expires| expires < models::now()) {
-        return Ok(None);
-    }
-    models::user_by_id(db, row.id).await
+/// `User.check_token`, in one statement: the user row holding `token` and its expiry, and with
+/// `counts` the user's [`Counts`] too.
+fn token_select(db: &Db, token: &str, counts: bool) -> Prepared {
+    static PLAIN: Statement = Statement::new();
+    static COUNTED: Statement = Statement::new();
+    let shape = || {
+        let mut select = users_select();
+        select.column(("user", "token_expiration")).and_where(Expr::col(("user", "token")).eq(""));
+        if counts {
+            models::with_counts(&mut select);
+        }
+        select
+    };
+    let statement = if counts { &COUNTED } else { &PLAIN };
+    statement.prepare(db.backend(), shape, vec![token.into()])
+}
+
+/// `User.check_token`'s test: a token is refused once it has expired.
+fn token_valid(expiration: Option<PrimitiveDateTime>) -> bool {
+    expiration.is_some_and(|expires| expires >= models::now())
 }
 
 /// `User.get_token()`: the current token while more than a minute remains, else a new one for
 /// an hour (32 hex digits).
 async fn issue_token(db: &Db, user_id: i32) -> Result<String, ApiError> {
     let select = Sql::select()
-        .columns(["id", "token", "token_expiration"])
+        .columns(["token", "token_expiration"])
         .from("user")
         .and_where(Expr::col("id").eq(user_id))
         .to_owned();
@@ -224,15 +260,17 @@ fn python_isoformat(at: PrimitiveDateTime) -> String {
     }
 }
 
-/// `User.to_dict()`.
-async fn to_dict(db: &Db, user: &User) -> Result<Value, ApiError> {
-    let posts = Sql::select().column("id").from("post").and_where(Expr::col("user_id").eq(user.id)).to_owned();
-    let post_count = count(db, posts).await?;
-    let followers = models::followers_count(db, user.id).await.map_err(internal)?;
-    let following = models::following_count(db, user.id).await.map_err(internal)?;
+async fn counted_user_or_404(db: &Db, id: i32) -> Result<CountedUser, ApiError> {
+    models::counted_user_by_id(db, id).await.map_err(internal)?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND))
+}
+
+/// `User.to_dict()`, of a user read with its counts ([`models::with_counts`]).
+fn to_dict(counted: &CountedUser) -> Value {
+    let CountedUser { user, counts: Counts { post_count, follower_count: followers, following_count: following } } =
+        counted;
     let id = user.id;
     // Keys in sorted order, as Flask's JSON provider sorts them (whatever serde_json's map is).
-    Ok(json!({
+    json!({
         "_links": {
             "avatar": user.avatar(128),
             "followers": format!("/api/users/{id}/followers"),
@@ -246,7 +284,7 @@ async fn to_dict(db: &Db, user: &User) -> Result<Value, ApiError> {
         "last_seen": user.last_seen.map(python_isoformat),
         "post_count": post_count,
         "username": user.username,
-    }))
+    })
 }
 
 async fn count(db: &Db, select: SelectStatement) -> Result<i64, ApiError> {
@@ -281,15 +319,12 @@ async fn collection(db: &Db, users: SelectStatement, args: &PageArgs, path: &str
     let total = count(db, users.clone()).await?;
     let pages = if total == 0 { 0 } else { (total + query_per_page - 1) / query_per_page };
     let mut select = users;
-    select
+    models::with_counts(&mut select)
         .order_by(("user", "id"), Order::Asc)
         .limit(query_per_page.unsigned_abs())
         .offset(((query_page - 1) * query_per_page).unsigned_abs());
-    let rows: Vec<User> = db.fetch_all(&select).await.map_err(internal)?;
-    let mut items = Vec::with_capacity(rows.len());
-    for user in &rows {
-        items.push(to_dict(db, user).await?);
-    }
+    let rows: Vec<CountedUser> = db.fetch_all(&select).await.map_err(internal)?;
+    let items: Vec<Value> = rows.iter().map(to_dict).collect();
     let link = |page: i64| format!("{path}?page={page}&per_page={per_page}");
     Ok(json!({
         "_links": {
@@ -308,11 +343,18 @@ fn users_select() -> SelectStatement {
     select
 }
 
-async fn get_user(State(state): State<AppState>, _auth: TokenUser, Path(id): Path<String>) -> Response {
+/// `GET /users/<id>`. The token check reads the token's user with its counts in the same
+/// statement, so a user asking for themselves (the common case) costs one query; another id
+/// costs a second.
+async fn get_user(State(state): State<AppState>, BearerToken(token): BearerToken, Path(id): Path<String>) -> Response {
     respond(async {
         let db = db_of(&state)?;
-        let user = user_or_404(&db, parse_id(&id)?).await?;
-        Ok(Json(to_dict(&db, &user).await?).into_response())
+        let row: Option<CountedTokenUserRow> =
+            db.fetch_optional(&token_select(&db, &token, true)).await.map_err(internal)?;
+        let me = row.filter(|row| token_valid(row.token_expiration)).ok_or_else(|| unauthorized("Bearer"))?.user;
+        let id = parse_id(&id)?;
+        let user = if me.user.id == id { me } else { counted_user_or_404(&db, id).await? };
+        Ok(Json(to_dict(&user)).into_response())
     })
     .await
 }
@@ -401,9 +443,9 @@ async fn create_user(
         if let Some(about_me) = text(&data, "about_me") {
             models::update_profile(&db, id, username, Some(about_me)).await.map_err(internal)?;
         }
-        let user = user_or_404(&db, id).await?;
+        let user = counted_user_or_404(&db, id).await?;
         let location = format!("/api/users/{id}");
-        Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(to_dict(&db, &user).await?)).into_response())
+        Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(to_dict(&user))).into_response())
     })
     .await
 }
@@ -420,7 +462,8 @@ async fn update_user(
             return Err(ApiError::status(StatusCode::FORBIDDEN));
         }
         let db = db_of(&state)?;
-        let user = user_or_404(&db, id).await?;
+        // `db.get_or_404(User, id)` is the token's user, read by the token check.
+        let user = me;
         let data = json_body(&body)?;
         if let Some(username) = text(&data, "username")
             && username != user.username
@@ -448,8 +491,8 @@ async fn update_user(
             // Posts show their author's name and avatar (from the address).
             crate::cache::posts_changed_in(&state).await;
         }
-        let user = user_or_404(&db, id).await?;
-        Ok(Json(to_dict(&db, &user).await?).into_response())
+        let user = counted_user_or_404(&db, id).await?;
+        Ok(Json(to_dict(&user)).into_response())
     })
     .await
 }

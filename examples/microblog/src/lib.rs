@@ -141,10 +141,14 @@ async fn load_user(db: phial::sql::Db, id: String) -> Result<Option<User>, BoxEr
     let Ok(id) = id.parse::<i32>() else { return Ok(None) };
     let now = models::now();
     models::touch_last_seen(&db, id, now).await?;
-    let Some(mut user) = models::user_by_id(&db, id).await? else { return Ok(None) };
+    // One statement for the row, the unread count and whether tasks run (usually none).
+    let Some(loaded) = models::loaded_user_by_id(&db, id).await? else { return Ok(None) };
+    let mut user = loaded.user;
     user.last_seen = Some(now);
-    user.unread_messages = models::unread_message_count(&db, &user).await?;
-    user.tasks = models::tasks_in_progress(&db, user.id).await?;
+    user.unread_messages = loaded.unread_messages;
+    if loaded.open_tasks > 0 {
+        user.tasks = models::tasks_in_progress(&db, user.id).await?;
+    }
     Ok(Some(user))
 }
 

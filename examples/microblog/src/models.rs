@@ -6,7 +6,13 @@
 
 use phial::login::AuthUser;
 use phial::sql::{Backend, Db, SqlError};
-use sea_query::{Cond, Expr, ExprTrait, InsertStatement, Order, Query, SelectStatement};
+use std::sync::OnceLock;
+
+use sea_query::{
+    Cond, Expr, ExprTrait, InsertStatement, MysqlQueryBuilder, Order, PostgresQueryBuilder, Query, QueryBuilder,
+    QueryStatementWriter, SelectStatement, SqliteQueryBuilder, Value, Values,
+};
+use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -142,6 +148,11 @@ pub fn now() -> PrimitiveDateTime {
 
 /// A timestamp as a bound value for `backend` (see the module docs).
 pub fn timestamp_value(backend: Backend, at: PrimitiveDateTime) -> Expr {
+    Expr::val(timestamp_bound(backend, at))
+}
+
+/// [`timestamp_value`] as a [`Value`], for [`Prepared`] statements.
+pub fn timestamp_bound(backend: Backend, at: PrimitiveDateTime) -> Value {
     if backend == Backend::Sqlite {
         let text = format!(
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
@@ -153,15 +164,88 @@ pub fn timestamp_value(backend: Backend, at: PrimitiveDateTime) -> Expr {
             at.second(),
             at.microsecond()
         );
-        Expr::val(text)
+        Value::from(text)
     } else {
-        Expr::val(at)
+        Value::from(at)
+    }
+}
+
+/// A statement of a fixed shape: its SQL, built once per backend by a [`Statement`], and
+/// this call's values. The hot queries (the token check, the user loader) use it, so a
+/// request does not build and render the same sea-query tree again.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    sql: &'static str,
+    values: Vec<Value>,
+}
+
+impl SqlxBinder for Prepared {
+    fn build_sqlx<T: QueryBuilder>(&self, _builder: T) -> (String, SqlxValues) {
+        (self.sql.to_owned(), SqlxValues(Values(self.values.clone())))
+    }
+}
+
+/// The SQL of one statement shape, rendered once per backend on first use.
+///
+/// ```
+/// use microblog::models::Statement;
+/// use phial::sql::Backend;
+/// use sea_query::{Expr, ExprTrait, Query};
+///
+/// static BY_ID: Statement = Statement::new();
+/// let shape = || Query::select().column("username").from("user").and_where(Expr::col("id").eq(0)).to_owned();
+/// let prepared = BY_ID.prepare(Backend::Sqlite, shape, vec![7.into()]);
+/// assert_eq!(prepared.sql(), r#"SELECT "username" FROM "user" WHERE "id" = ?"#);
+/// ```
+#[derive(Debug)]
+pub struct Statement {
+    sqlite: OnceLock<(String, usize)>,
+    postgres: OnceLock<(String, usize)>,
+    mysql: OnceLock<(String, usize)>,
+}
+
+impl Statement {
+    /// An empty cache, for a `static`.
+    pub const fn new() -> Self {
+        Self { sqlite: OnceLock::new(), postgres: OnceLock::new(), mysql: OnceLock::new() }
+    }
+
+    /// `shape`'s SQL on `backend` (rendered on the first call; `shape` must always give the
+    /// same statement, with placeholder values) with `values`: one for each of its parameters,
+    /// in their order (checked in debug builds).
+    pub fn prepare<S: QueryStatementWriter>(
+        &'static self,
+        backend: Backend,
+        shape: impl FnOnce() -> S,
+        values: Vec<Value>,
+    ) -> Prepared {
+        let render = |(sql, values): (String, Values)| (sql, values.0.len());
+        let (sql, parameters) = match backend {
+            Backend::Postgres => self.postgres.get_or_init(|| render(shape().build(PostgresQueryBuilder))),
+            Backend::MySql => self.mysql.get_or_init(|| render(shape().build(MysqlQueryBuilder))),
+            _ => self.sqlite.get_or_init(|| render(shape().build(SqliteQueryBuilder))),
+        };
+        debug_assert_eq!(*parameters, values.len(), "the values of {sql}");
+        Prepared { sql, values }
+    }
+}
+
+impl Default for Statement {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Prepared {
+    /// The SQL.
+    pub fn sql(&self) -> &str {
+        self.sql
     }
 }
 
 fn select_user() -> SelectStatement {
     let mut select = Query::select();
-    select.columns(User::COLUMNS).from("user");
+    select.columns(User::COLUMNS.map(|column| ("user", column))).from("user");
     select
 }
 
@@ -206,12 +290,16 @@ pub async fn set_password_hash(db: &Db, id: i32, hash: &str) -> Result<(), SqlEr
 
 /// The original's `before_request`: `current_user.last_seen = now`.
 pub async fn touch_last_seen(db: &Db, id: i32, at: PrimitiveDateTime) -> Result<(), SqlError> {
-    let update = Query::update()
-        .table("user")
-        .value("last_seen", timestamp_value(db.backend(), at))
-        .and_where(Expr::col("id").eq(id))
-        .to_owned();
-    db.execute(&update).await.map(drop)
+    static TOUCH: Statement = Statement::new();
+    let backend = db.backend();
+    let shape = || {
+        Query::update()
+            .table("user")
+            .value("last_seen", timestamp_value(backend, at))
+            .and_where(Expr::col("id").eq(0))
+            .to_owned()
+    };
+    db.execute(&TOUCH.prepare(backend, shape, vec![timestamp_bound(backend, at), id.into()])).await.map(drop)
 }
 
 /// Saves the edit-profile form.
@@ -338,6 +426,95 @@ pub async fn page_of_posts(
 async fn count(db: &Db, select: SelectStatement) -> Result<i64, SqlError> {
     let count = Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(select, "counted").to_owned();
     db.fetch_scalar(&count).await
+}
+
+/// A user's post, follower and following counts, as the API's `to_dict()` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Counts {
+    /// `posts_count()`.
+    pub post_count: i64,
+    /// `followers_count()`.
+    pub follower_count: i64,
+    /// `following_count()`.
+    pub following_count: i64,
+}
+
+/// A user row with its [`Counts`], read in one statement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CountedUser {
+    /// The row.
+    #[sqlx(flatten)]
+    pub user: User,
+    /// Its counts.
+    #[sqlx(flatten)]
+    pub counts: Counts,
+}
+
+/// Adds the [`Counts`] of each selected `user` row to `select` as scalar subqueries (one
+/// statement instead of a round trip per count).
+pub fn with_counts(select: &mut SelectStatement) -> &mut SelectStatement {
+    let counted = |table: &str, column: &str| {
+        Expr::from(
+            Query::select()
+                .expr(Expr::cust("COUNT(*)"))
+                .from(table.to_owned())
+                .and_where(Expr::col((table.to_owned(), column.to_owned())).equals(("user", "id")))
+                .to_owned(),
+        )
+    };
+    select
+        .expr_as(counted("post", "user_id"), "post_count")
+        .expr_as(counted("followers", "followed_id"), "follower_count")
+        .expr_as(counted("followers", "follower_id"), "following_count")
+}
+
+/// The user with `id` and their [`Counts`].
+pub async fn counted_user_by_id(db: &Db, id: i32) -> Result<Option<CountedUser>, SqlError> {
+    static BY_ID: Statement = Statement::new();
+    let shape = || with_counts(select_user().and_where(Expr::col(("user", "id")).eq(0))).to_owned();
+    db.fetch_optional(&BY_ID.prepare(db.backend(), shape, vec![id.into()])).await
+}
+
+/// A user row as the user loader reads it: with the unread message count and whether any task
+/// is in progress, in one statement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoadedUser {
+    /// The row.
+    #[sqlx(flatten)]
+    pub user: User,
+    /// [`unread_message_count`].
+    pub unread_messages: i64,
+    /// How many of the user's tasks are not complete (0: [`tasks_in_progress`] has nothing).
+    pub open_tasks: i64,
+}
+
+/// The user with `id`, with [`LoadedUser`]'s extras.
+pub async fn loaded_user_by_id(db: &Db, id: i32) -> Result<Option<LoadedUser>, SqlError> {
+    static BY_ID: Statement = Statement::new();
+    let shape = || {
+        // `unread_message_count()`: received after `last_message_read_time`, all when never read.
+        let read = ("user", "last_message_read_time");
+        let unread = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from("message")
+            .and_where(Expr::col(("message", "recipient_id")).equals(("user", "id")))
+            .cond_where(
+                Cond::any().add(Expr::col(read).is_null()).add(Expr::col(("message", "timestamp")).gt(Expr::col(read))),
+            )
+            .to_owned();
+        let open_tasks = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from("task")
+            .and_where(Expr::col(("task", "user_id")).equals(("user", "id")))
+            .and_where(Expr::col(("task", "complete")).eq(false))
+            .to_owned();
+        select_user()
+            .expr_as(Expr::from(unread), "unread_messages")
+            .expr_as(Expr::from(open_tasks), "open_tasks")
+            .and_where(Expr::col(("user", "id")).eq(0))
+            .to_owned()
+    };
+    db.fetch_optional(&BY_ID.prepare(db.backend(), shape, vec![false.into(), id.into()])).await
 }
 
 /// How many users follow `user_id`.
