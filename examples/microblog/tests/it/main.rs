@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod backends;
 mod binary;
+mod browser;
 mod cache;
 mod cli;
 mod i18n;
