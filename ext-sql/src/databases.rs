@@ -168,6 +168,8 @@ async fn open(name: &str, url: &str, pool: &PoolConfig, config: &SqlConfig, inst
         description: connected.description,
         #[cfg(feature = "sqlite")]
         _keepalive: connected.keepalive,
+        #[cfg(feature = "sqlite")]
+        writer: tokio::sync::Mutex::new(()),
         #[cfg(feature = "testing")]
         pinned: std::sync::Mutex::default(),
     };

@@ -155,3 +155,28 @@ async fn sqlite_relative_path_lives_in_the_instance_folder() {
     db.execute(&insert_item("x")).await.unwrap();
     assert!(instance.path().join("nested/app.db").is_file());
 }
+
+#[tokio::test]
+async fn concurrent_autocommit_writes_on_sqlite_take_turns_instead_of_timing_out() {
+    let instance = tempfile::tempdir().unwrap();
+    // A busy timeout far shorter than 40 writers waiting in SQLite's busy handler would need:
+    // writers that collided inside SQLite would fail with "database is locked".
+    let (_running, _client, db) = start(
+        App::builder()
+            .profile(Profile::Testing)
+            .set("app.instance_path", instance.path().to_str().unwrap())
+            .set("sql.url", "sqlite:///writers.db")
+            .set("sql.pool_size", 8)
+            .set("sql.busy_timeout", 0.001)
+            .extension(SqlExtension::new().table(crate::items_table()).create_all_on_start()),
+    )
+    .await;
+    let writers = (0..40).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move { db.execute(&insert_item(&format!("item {i}"))).await })
+    });
+    for writer in futures_util::future::join_all(writers).await {
+        writer.expect("the writer task ran").expect("every write got its turn");
+    }
+    assert_eq!(crate::names(&db).await.len(), 40);
+}
