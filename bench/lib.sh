@@ -97,7 +97,13 @@ wrk_once() {
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency)
     [ -n "$cookie" ] && args+=(-H "Cookie: $cookie")
     [ -n "${BENCH_WRK_SCRIPT:-}" ] && args+=(-s "$BENCH_WRK_SCRIPT")
-    "${CLIENT_CPU[@]}" wrk "${args[@]}" "$url" | awk '
+    "${CLIENT_CPU[@]}" wrk "${args[@]}" "$url" | wrk_summary
+}
+
+# wrk_summary: reads wrk --latency output; prints "requests_per_second p99_ms requests", or
+# fails on error responses or no result.
+wrk_summary() {
+    awk '
         function ms(v) {
             if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
             if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0

@@ -30,22 +30,9 @@ port_pid="$(ss -ltnp "sport = :${PORT_ADDR##*:}" | grep -o 'pid=[0-9]*' | head -
 mapfile -t original_creds < <(python3 "$here/scripts/microblog_login.py" "$ORIGINAL")
 mapfile -t port_creds < <(python3 "$here/scripts/microblog_login.py" "$PORT_ADDR")
 
-# run ADDR HEADER PATH: one wrk run; prints "req/s p99_ms".
+# run ADDR HEADER PATH: one wrk run; prints "req/s p99_ms requests".
 run() {
-    wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "$2" "http://$1$3" | awk '
-        function ms(v) {
-            if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-            return v
-        }
-        $1 == "99%" { p99 = ms($2) }
-        $1 == "Requests/sec:" { rps = $2 }
-        /Non-2xx or 3xx responses/ { bad = 1 }
-        END {
-            if (bad || rps == "") { print "wrk: error responses or no result" > "/dev/stderr"; exit 1 }
-            printf "%.1f %.2f\n", rps, p99
-        }'
+    wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "$2" "http://$1$3" | wrk_summary
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -74,12 +61,12 @@ for route in explore api; do
     ratios=() o_rps=() p_rps=() o_p99=() p_p99=()
     for round in $(seq 1 "$ROUNDS"); do
         wait_quiet
-        read -r orps op99 < <(run "$ORIGINAL" "$original_header" "${path[$route]}")
+        read -r orps op99 _ < <(run "$ORIGINAL" "$original_header" "${path[$route]}")
         run "$PORT_ADDR" "$port_header" "${path[$route]}" >"$here/.microblog-run" &
         wrk_pid=$!
         rss="$(peak_rss "$wrk_pid")"
         wait "$wrk_pid"
-        read -r prps pp99 <"$here/.microblog-run"
+        read -r prps pp99 _ <"$here/.microblog-run"
         [ "$rss" -gt "$rss_max" ] && rss_max="$rss"
         ratios+=("$(awk -v p="$prps" -v o="$orps" 'BEGIN { printf "%.2f", p / o }')")
         o_rps+=("$orps") p_rps+=("$prps") o_p99+=("$op99") p_p99+=("$pp99")
