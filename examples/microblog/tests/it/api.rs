@@ -150,6 +150,17 @@ async fn followers_and_following_collections() {
     assert_eq!(following["items"][0]["follower_count"], 1);
     let user = client.get(format!("/api/users/{}", john.id)).bearer(&token).send().await.json_value();
     assert_eq!((user["following_count"].as_i64(), user["follower_count"].as_i64()), (Some(1), Some(0)));
+    // Another user's counts (read with the row, not with the token's user), and posts counted.
+    microblog::models::create_post(&db, susan.id, "one", "").await.unwrap();
+    microblog::models::create_post(&db, susan.id, "two", "").await.unwrap();
+    let other = client.get(format!("/api/users/{}", susan.id)).bearer(&token).send().await.json_value();
+    assert_eq!(
+        (other["username"].as_str(), other["post_count"].as_i64(), other["follower_count"].as_i64()),
+        (Some("susan"), Some(2), Some(1))
+    );
+    assert_eq!(other["following_count"], 0);
+    let me = client.get(format!("/api/users/{}", john.id)).bearer(&token).send().await.json_value();
+    assert_eq!((me["username"].as_str(), me["post_count"].as_i64()), (Some("john"), Some(0)));
     let none = client.get(format!("/api/users/{}/followers", john.id)).bearer(&token).send().await.json_value();
     assert_eq!(none["items"], json!([]));
     assert_eq!(none["_meta"]["total_pages"], 0);
