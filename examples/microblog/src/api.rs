@@ -12,7 +12,7 @@ use phial::login::password::PasswordHasher;
 use phial::prelude::*;
 use phial::sql::{Databases, Db};
 use sea_query::{Expr, ExprTrait, Order, Query as Sql, SelectStatement};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Duration, PrimitiveDateTime};
 
@@ -264,27 +264,49 @@ async fn counted_user_or_404(db: &Db, id: i32) -> Result<CountedUser, ApiError> 
     models::counted_user_by_id(db, id).await.map_err(internal)?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND))
 }
 
+/// `User.to_dict()`: written straight to the response, its fields in sorted key order as
+/// Flask's JSON provider sorts them (the bytes `json!` with a sorted map would give).
+#[derive(Debug, Serialize)]
+struct UserDict<'a> {
+    #[serde(rename = "_links")]
+    links: UserLinks,
+    about_me: Option<&'a str>,
+    follower_count: i64,
+    following_count: i64,
+    id: i32,
+    last_seen: Option<String>,
+    post_count: i64,
+    username: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct UserLinks {
+    avatar: String,
+    followers: String,
+    following: String,
+    #[serde(rename = "self")]
+    this: String,
+}
+
 /// `User.to_dict()`, of a user read with its counts ([`models::with_counts`]).
-fn to_dict(counted: &CountedUser) -> Value {
-    let CountedUser { user, counts: Counts { post_count, follower_count: followers, following_count: following } } =
-        counted;
+fn to_dict(counted: &CountedUser) -> UserDict<'_> {
+    let CountedUser { user, counts: Counts { post_count, follower_count, following_count } } = counted;
     let id = user.id;
-    // Keys in sorted order, as Flask's JSON provider sorts them (whatever serde_json's map is).
-    json!({
-        "_links": {
-            "avatar": user.avatar(128),
-            "followers": format!("/api/users/{id}/followers"),
-            "following": format!("/api/users/{id}/following"),
-            "self": format!("/api/users/{id}"),
+    UserDict {
+        links: UserLinks {
+            avatar: user.avatar(128),
+            followers: format!("/api/users/{id}/followers"),
+            following: format!("/api/users/{id}/following"),
+            this: format!("/api/users/{id}"),
         },
-        "about_me": user.about_me,
-        "follower_count": followers,
-        "following_count": following,
-        "id": id,
-        "last_seen": user.last_seen.map(python_isoformat),
-        "post_count": post_count,
-        "username": user.username,
-    })
+        about_me: user.about_me.as_deref(),
+        follower_count: *follower_count,
+        following_count: *following_count,
+        id,
+        last_seen: user.last_seen.map(python_isoformat),
+        post_count: *post_count,
+        username: &user.username,
+    }
 }
 
 async fn count(db: &Db, select: SelectStatement) -> Result<i64, ApiError> {
@@ -324,7 +346,7 @@ async fn collection(db: &Db, users: SelectStatement, args: &PageArgs, path: &str
         .limit(query_per_page.unsigned_abs())
         .offset(((query_page - 1) * query_per_page).unsigned_abs());
     let rows: Vec<CountedUser> = db.fetch_all(&select).await.map_err(internal)?;
-    let items: Vec<Value> = rows.iter().map(to_dict).collect();
+    let items: Vec<UserDict<'_>> = rows.iter().map(to_dict).collect();
     let link = |page: i64| format!("{path}?page={page}&per_page={per_page}");
     Ok(json!({
         "_links": {
