@@ -72,7 +72,7 @@ for route in explore api; do
         o_rps+=("$orps") p_rps+=("$prps") o_p99+=("$op99") p_p99+=("$pp99")
         log "$route round $round: original $orps req/s (p99 $op99 ms), port $prps req/s (p99 $pp99 ms), ratio ${ratios[-1]}"
     done
-    rows+=("| ${label[$route]} | $(printf '%s\n' "${o_rps[@]}" | median) | $(printf '%s\n' "${p_rps[@]}" | median) | **$(printf '%s\n' "${ratios[@]}" | median)×** | $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd–) | $(printf '%s\n' "${o_p99[@]}" | median) | $(printf '%s\n' "${p_p99[@]}" | median) |")
+    rows+=("| ${label[$route]} | $(printf '%s\n' "${o_rps[@]}" | median) | $(printf '%s\n' "${p_rps[@]}" | median) | **$(printf '%s\n' "${ratios[@]}" | median)×** | $(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { low = $1 } END { print low "–" $1 }') | $(printf '%s\n' "${o_p99[@]}" | median) | $(printf '%s\n' "${p_p99[@]}" | median) |")
 done
 rm -f "$here/.microblog-run"
 
