@@ -76,10 +76,13 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         (false, "sqlite") => "memory",
         (false, _) => "null",
     };
+    // Remember-me tokens live in the database beside the users (`login.remember_store =
+    // "sql"`, tables made by revision c3d5e7f9a1b2): every instance sharing the database
+    // honours and revokes the same tokens, and a restart keeps them.
     let defaults = format!(
         "[app]\ntemplate_folder = \"{CRATE_DIR}/templates\"\n\
          [migrate]\ndirectory = \"{CRATE_DIR}/migrations/{migrations}\"\nupgrade_on_start = {upgrade}\n\
-         [login]\nlogin_view = \"auth.login\"\n\
+         [login]\nlogin_view = \"auth.login\"\nremember_store = \"sql\"\n\
          [forms.csrf]\nenabled = false\n\
          [mail]\nfolder = \"instance/mail\"\n\
          [cache]\nbackend = \"{cache_backend}\"\n",

@@ -158,3 +158,36 @@ async fn remember_me_sets_the_remember_token_cookie_that_logs_in_a_new_session()
     response.assert_status(StatusCode::OK);
     assert!(response.html().contains("Hi, susan!"), "{}", response.html());
 }
+
+#[tokio::test]
+async fn remember_me_tokens_hold_on_another_instance_of_the_same_database_and_logout_revokes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    let one = Site::at(&url, Box::new(())).await;
+    let two = Site::at(&url, Box::new(dir)).await;
+    one.register("susan").await;
+    let token = csrf_token(&one.client, "/auth/login").await;
+    let response = one
+        .client
+        .post("/auth/login")
+        .form(&[("csrf_token", token.as_str()), ("username", "susan"), ("password", "cat"), ("remember_me", "y")])
+        .send()
+        .await;
+    assert_eq!(response.location(), Some("/index"));
+    let remember = one.client.cookie("remember_token").expect("remember_token cookie set");
+
+    // The other instance knows the token: it logs the browser in (and rotates the token).
+    let browser = two.client.new_session();
+    browser.set_cookie("remember_token", &remember);
+    let response = browser.get("/index").send().await;
+    response.assert_status(StatusCode::OK);
+    assert!(response.html().contains("Hi, susan!"), "{}", response.html());
+
+    // Logging out there revokes it: the first instance no longer takes the rotated token.
+    let rotated = browser.cookie("remember_token").expect("a rotated token");
+    assert_ne!(rotated, remember);
+    assert!(browser.get("/auth/logout").send().await.location().is_some());
+    let stranger = one.client.new_session();
+    stranger.set_cookie("remember_token", &rotated);
+    assert!(stranger.get("/index").send().await.location().unwrap().starts_with("/auth/login"));
+}

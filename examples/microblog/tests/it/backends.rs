@@ -79,13 +79,13 @@ async fn flows_and_migrations_work(database: TestDatabase, directory: &str, revi
 #[tokio::test]
 async fn postgres() {
     let Some(database) = TestDatabase::postgres().await else { return };
-    // The original's nine revisions, the search index and the followers index.
-    flows_and_migrations_work(database, "postgres", 11).await;
+    // The original's nine revisions, the search index, the followers index, remember tokens.
+    flows_and_migrations_work(database, "postgres", 12).await;
 }
 
 #[tokio::test]
 async fn mariadb() {
     let Some(database) = TestDatabase::mysql().await else { return };
-    // The original's nine revisions and the followers index.
-    flows_and_migrations_work(database, "mysql", 10).await;
+    // The original's nine revisions, the followers index and the remember-me tokens.
+    flows_and_migrations_work(database, "mysql", 11).await;
 }

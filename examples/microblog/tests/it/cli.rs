@@ -54,7 +54,7 @@ async fn db_upgrade_adopts_the_originals_database_instead_of_creating_tables() {
 
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phial_migrations").fetch_one(&pool).await.unwrap();
-    assert_eq!(applied, 10, "the original's nine stamped, the port's index applied");
+    assert_eq!(applied, 11, "the original's nine stamped, the port's two applied");
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user").fetch_one(&pool).await.unwrap();
     assert_eq!(users, 1, "the original's user is still there");
 }

@@ -42,7 +42,8 @@ const COLUMNS: &[(&str, &str, &str, bool, i64)] = &[
     ("task", "complete", "BOOLEAN", true, 0),
 ];
 
-/// `(index, table, unique)` of the original, plus the port's `ix_followers_followed_id`.
+/// `(index, table, unique)` of the original, plus the port's `ix_followers_followed_id` and
+/// the remember-me tokens' expiry index.
 const INDEXES: &[(&str, &str, bool)] = &[
     ("ix_followers_followed_id", "followers", false),
     ("ix_message_recipient_id", "message", false),
@@ -51,6 +52,7 @@ const INDEXES: &[(&str, &str, bool)] = &[
     ("ix_notification_name", "notification", false),
     ("ix_notification_timestamp", "notification", false),
     ("ix_notification_user_id", "notification", false),
+    ("ix_phial_remember_token_expires_at", "phial_remember_token", false),
     ("ix_post_timestamp", "post", false),
     ("ix_post_user_id", "post", false),
     ("ix_task_name", "task", false),
@@ -89,7 +91,7 @@ async fn migrations_make_the_originals_tables_columns_and_indexes() {
     assert_eq!(indexes, expected);
 
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phial_migrations").fetch_one(pool).await.unwrap();
-    assert_eq!(applied, 10, "the original's nine revisions, under their Alembic ids, and the port's index");
+    assert_eq!(applied, 11, "the original's nine revisions, under their Alembic ids, and the port's two");
 }
 
 #[tokio::test]
@@ -108,12 +110,14 @@ async fn every_revision_downgrades_to_an_empty_database_and_upgrades_again() {
         .unwrap();
         rows.into_iter().map(|(name,)| name).collect::<Vec<_>>()
     };
-    assert_eq!(tables().await, ["followers", "message", "notification", "post", "task", "user"]);
+    let all =
+        ["followers", "message", "notification", "phial_login_epoch", "phial_remember_token", "post", "task", "user"];
+    assert_eq!(tables().await, all);
     let report = migrator.downgrade(&Target::Base).await.unwrap();
-    assert_eq!(report.steps.len(), 10);
+    assert_eq!(report.steps.len(), 11);
     assert!(tables().await.is_empty(), "{:?}", tables().await);
     migrator.upgrade(&Target::Head).await.unwrap();
-    assert_eq!(tables().await.len(), 6);
+    assert_eq!(tables().await, all);
 }
 
 /// The original's schema at head, as Flask-Migrate leaves an SQLite database, with one user
@@ -157,8 +161,8 @@ async fn a_database_the_original_made_is_adopted_and_its_users_log_in_and_are_re
     let db = site.db();
     let pool = db.sqlite_pool().unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM phial_migrations").fetch_one(pool).await.unwrap();
-    // Stamped from alembic_version (nine, not run), then the port's index revision applied.
-    assert_eq!(applied, 10, "stamped from alembic_version, not run");
+    // Stamped from alembic_version (nine, not run), then the port's two revisions applied.
+    assert_eq!(applied, 11, "stamped from alembic_version, not run");
     let stamped: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ix_followers_followed_id'")
         .fetch_one(pool)
         .await
