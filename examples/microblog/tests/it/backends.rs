@@ -89,3 +89,45 @@ async fn mariadb() {
     // The original's nine revisions, the followers index and the remember-me tokens.
     flows_and_migrations_work(database, "mysql", 11).await;
 }
+
+/// Two instances on one PostgreSQL database and one Redis act as one site: a session made on
+/// one is a session on the other, a post written through one shows at once on the other's
+/// cached `/explore`, and an API token issued by one and revoked through the other is refused.
+#[tokio::test]
+async fn two_instances_on_postgres_and_redis_act_as_one_site() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    let Some(redis) = phial::testing::service_url(phial::testing::Service::Redis) else { return };
+    let mut bytes = [0_u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    let prefix = format!("microblog-test-{}:", hex::encode(bytes));
+    let env = [("REDIS_URL", redis.as_str()), ("PHIAL_REDIS__KEY_PREFIX", prefix.as_str())];
+    let url = database.url().to_owned();
+    let one = Site::at_with(&url, &env, Box::new(database)).await;
+    let two = Site::at_with(&url, &env, Box::new(())).await;
+    one.register("susan").await;
+
+    one.login(&one.client, "susan").await;
+    let session = one.client.cookie("session").expect("a session cookie");
+    two.client.set_cookie("session", &session);
+    let html = two.client.get("/index").send().await.html().to_owned();
+    assert!(html.contains("Hi, susan!"), "{html}");
+
+    assert!(!one.client.get("/explore").send().await.html().contains("hello across"), "cached before the post");
+    let token = csrf_token(&two.client, "/index").await;
+    let response =
+        two.client.post("/index").form(&[("csrf_token", token.as_str()), ("post", "hello across")]).send().await;
+    assert_eq!(response.location(), Some("/index"));
+    let html = one.client.get("/explore").send().await.html().to_owned();
+    assert!(html.contains("hello across"), "the other instance's cache saw the write: {html}");
+
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("susan:cat"));
+    let api = one.client.new_session();
+    let token = api.post("/api/tokens").header("Authorization", basic.as_str()).send().await.json_value()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(api.get("/api/users/1").bearer(&token).send().await.status(), StatusCode::OK);
+    let other = two.client.new_session();
+    assert_eq!(other.delete("/api/tokens").bearer(&token).send().await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(api.get("/api/users/1").bearer(&token).send().await.status(), StatusCode::UNAUTHORIZED);
+}
