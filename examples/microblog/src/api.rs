@@ -243,23 +243,6 @@ async fn user_or_404(db: &Db, id: i32) -> Result<User, ApiError> {
     models::user_by_id(db, id).await.map_err(internal)?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND))
 }
 
-/// `datetime.isoformat()` of a UTC time: microseconds only when not zero, then `+00:00`.
-fn python_isoformat(at: PrimitiveDateTime) -> String {
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
-    match at.microsecond() {
-        0 => format!("{base}+00:00"),
-        micros => format!("{base}.{micros:06}+00:00"),
-    }
-}
-
 async fn counted_user_or_404(db: &Db, id: i32) -> Result<CountedUser, ApiError> {
     models::counted_user_by_id(db, id).await.map_err(internal)?.ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND))
 }
@@ -303,7 +286,7 @@ fn to_dict(counted: &CountedUser) -> UserDict<'_> {
         follower_count: *follower_count,
         following_count: *following_count,
         id,
-        last_seen: user.last_seen.map(python_isoformat),
+        last_seen: user.last_seen.map(|at| models::python_isoformat(at, "+00:00")),
         post_count: *post_count,
         username: &user.username,
     }

@@ -139,6 +139,24 @@ pub fn iso_utc(at: PrimitiveDateTime) -> String {
     )
 }
 
+/// Python's `datetime.isoformat()` of a naive UTC time, then `suffix` (`"Z"` as the posts
+/// export writes it, `"+00:00"` as an aware UTC time prints): microseconds only when not zero.
+pub fn python_isoformat(at: PrimitiveDateTime, suffix: &str) -> String {
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    match at.microsecond() {
+        0 => format!("{base}{suffix}"),
+        micros => format!("{base}.{micros:06}{suffix}"),
+    }
+}
+
 /// Now, as a naive UTC time with microseconds (what Python's `datetime` holds).
 pub fn now() -> PrimitiveDateTime {
     let now = OffsetDateTime::now_utc();

@@ -134,21 +134,9 @@ fn posts_json(posts: &[serde_json::Value]) -> Vec<u8> {
     ascii.into_bytes()
 }
 
-/// `post.timestamp.isoformat() + 'Z'`: microseconds only when not zero.
+/// `post.timestamp.isoformat() + 'Z'`.
 fn naive_isoformat_z(at: PrimitiveDateTime) -> String {
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
-    match at.microsecond() {
-        0 => format!("{base}Z"),
-        micros => format!("{base}.{micros:06}Z"),
-    }
+    crate::models::python_isoformat(at, "Z")
 }
 
 /// Marks the tasks a stopped process left in progress complete, at startup (see the module
