@@ -18,33 +18,10 @@ out="${BENCH_OUT:-$here/results/cache-instructions.md}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-send() {
-    python3 - "$port" "$1" <<'PY'
-import http.client, sys
-connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
-for _ in range(int(sys.argv[2])):
-    connection.request("GET", "/text")
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 200, response.status
-PY
-}
-
-# per_request MODE: instructions per request of that server.
+# per_request MODE: instructions per request of that server (callgrind-request.sh does the
+# warm-up, the zeroed counters and the division).
 per_request() {
-    local mode="$1" pid file
-    valgrind --tool=callgrind --callgrind-out-file="$work/$mode.%p" "$bin" "$mode" "$port" >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/text" && break; sleep 0.2; done
-    send 200
-    callgrind_control -z "$pid" >/dev/null
-    send "$requests"
-    callgrind_control -d "$pid" >/dev/null
-    sleep 1
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-    file="$(ls "$work/$mode".*.1)"
-    awk -v n="$requests" '/^(summary|totals):/ { printf "%.0f\n", $2 / n; exit }' "$file"
+    "$here/callgrind-request.sh" "$bin" "$1" "$port" "$work/$1.out"
 }
 
 axum="$(per_request axum-bytes)"
