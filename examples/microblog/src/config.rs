@@ -19,6 +19,16 @@ pub struct MicroblogConfig {
     /// Microsoft Translator's key (`MS_TRANSLATOR_KEY`); none: `/translate` answers that the
     /// service is not configured.
     pub ms_translator_key: Option<phial::Secret>,
+    /// Where `/translate` posts (not in the original, which has Microsoft's address fixed):
+    /// Microsoft Translator's v3 `translate` endpoint; `api-version`, `from` and `to` are added
+    /// as query parameters.
+    pub translator_url: String,
+    /// The `Ocp-Apim-Subscription-Region` header: the Azure region of the key (the original
+    /// sends `westus`, its default here).
+    pub translator_region: String,
+    /// Seconds a call to the translator may take, connecting included, before `/translate`
+    /// answers the failure text (the original waits as long as `requests` does: forever).
+    pub translator_timeout: f64,
     /// Seconds the posts export waits after each post (the original sleeps 5 to show the
     /// progress banner move); default 0.
     pub export_delay: f64,
@@ -38,6 +48,9 @@ impl Default for MicroblogConfig {
             languages: vec!["en".to_owned(), "es".to_owned()],
             admins: vec!["your-email@example.com".to_owned()],
             ms_translator_key: None,
+            translator_url: crate::translate::MICROSOFT_TRANSLATOR_URL.to_owned(),
+            translator_region: "westus".to_owned(),
+            translator_timeout: 5.0,
             export_delay: 0.0,
             error_mail: None,
             complete_interrupted_tasks: true,

@@ -32,6 +32,7 @@ pub mod pages;
 pub mod reset;
 pub mod seed;
 pub mod tasks;
+pub mod translate;
 pub mod web;
 
 use phial::BoxError;
@@ -108,6 +109,7 @@ pub fn app(env: impl IntoIterator<Item = (String, String)>) -> AppBuilder {
         .extension(phial::cache::CacheExtension::new())
         .extension(reset::ResetTokensExtension)
         .extension(tasks::OrphanTasks)
+        .extension(translate::TranslatorExtension)
         .extension(limits::extension(login_limit))
         .extension(logging::ErrorMailExtension)
         .blueprint("/auth", auth::blueprint())

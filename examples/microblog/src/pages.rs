@@ -36,7 +36,7 @@ pub fn blueprint() -> Blueprint {
         .endpoint("send_message", "/send_message/{recipient}", get(send_message).post(send_message))
         .endpoint("messages", "/messages", get(messages))
         .endpoint("notifications", "/notifications", get(notifications))
-        .endpoint("translate_text", "/translate", post(translate_text))
+        .endpoint("translate_text", "/translate", post(crate::translate::translate_text))
         .endpoint("export_posts", "/export_posts", get(export_posts))
         .endpoint("search", "/search", get(search))
 }
@@ -55,9 +55,8 @@ async fn index(
     mut form: Form<PostForm>,
 ) -> Result<Response, HttpError> {
     if let Some(valid) = validate_on_submit(&csrf, locale, &mut form) {
-        // The original detects the language with langdetect for its translate links; that
-        // comes with translations. An empty language shows no link, as a failed detection does.
-        models::create_post(&db, me.id, &valid.post, "").await?;
+        let language = crate::translate::detect_language(&valid.post);
+        models::create_post(&db, me.id, &valid.post, language).await?;
         cache::posts_changed_in(&state).await;
         session.flash(locale.gettext("Your post is now live!"));
         return Ok(found("/index"));
@@ -347,37 +346,6 @@ async fn notifications(
         })
         .collect();
     Ok(Json(list.into()))
-}
-
-/// The body the page's `translate()` script posts.
-#[derive(Debug, Deserialize)]
-struct TranslateRequest {
-    text: String,
-    source_language: String,
-    dest_language: String,
-}
-
-/// `/translate`: `{"text": ...}`, the translation or the original's error text.
-async fn translate_text(
-    locale: Locale,
-    CurrentUser(_me): CurrentUser<User>,
-    Ext(config): Ext<MicroblogConfig>,
-    Json(request): Json<TranslateRequest>,
-) -> Json<serde_json::Value> {
-    let text = if config.ms_translator_key.as_ref().is_none_or(phial::Secret::is_empty) {
-        locale.gettext("Error: the translation service is not configured.").to_owned()
-    } else {
-        // Calling Microsoft Translator comes with the translation work; until then a
-        // configured key answers as a failed call does.
-        tracing::warn!(
-            from = %request.source_language,
-            to = %request.dest_language,
-            chars = request.text.len(),
-            "MS Translator is not wired in yet"
-        );
-        locale.gettext("Error: the translation service failed.").to_owned()
-    };
-    Json(serde_json::json!({ "text": text }))
 }
 
 /// `/export_posts`: starts the export unless one is running, then back to the profile.
