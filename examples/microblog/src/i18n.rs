@@ -38,6 +38,7 @@ const SPANISH: &[(&str, &str)] = &[
     ("Say something", "Dí algo"),
     ("Submit", "Enviar"),
     ("said", "dijo"),
+    ("Translate", "Traducir"),
     ("Newer posts", "Artículos más recientes"),
     ("Older posts", "Artículos más antiguos"),
     ("User", "Usuario"),

@@ -1,7 +1,7 @@
 //! argon2id: hashing with the configured parameters, verifying any argon2 PHC string.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
 use super::{PasswordConfig, PasswordError};
@@ -44,9 +44,25 @@ impl Argon2id {
     pub(super) fn hash(&self, password: &[u8]) -> Result<String, PasswordError> {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(|err| PasswordError::Hashing(format!("no random salt: {err}")))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|err| PasswordError::Hashing(err.to_string()))?;
-        let hash = self.argon2.hash_password(password, &salt).map_err(|err| PasswordError::Hashing(err.to_string()))?;
-        Ok(hash.to_string())
+        self.hash_with_salt(password, &salt)
+    }
+
+    /// The PHC string the argon2 crate's `hash_password` makes, computed in [`working_memory`].
+    fn hash_with_salt(&self, password: &[u8], salt: &[u8]) -> Result<String, PasswordError> {
+        let failed = |err: &dyn std::fmt::Display| PasswordError::Hashing(err.to_string());
+        let mut digest = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let mut memory = working_memory(self.params.block_count());
+        self.argon2.hash_password_into_with_memory(password, salt, &mut digest, &mut memory).map_err(|e| failed(&e))?;
+        drop(memory);
+        let salt = SaltString::encode_b64(salt).map_err(|e| failed(&e))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&digest).map_err(|e| failed(&e))?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Whether `hash` is argon2id v19 with exactly the configured parameters and output length.
@@ -85,6 +101,22 @@ pub(super) fn parse(stored: &str, memory_cap: u64) -> Result<PasswordHash<'_>, P
     Ok(hash)
 }
 
+/// argon2's working memory for `block_count` blocks, reserved so that glibc's allocator maps
+/// it afresh for every hash and unmaps it at once when the hash is done.
+///
+/// glibc raises its mmap threshold to the size of any mapped block freed (up to 32 MiB); from
+/// then on blocks of that size come from a heap arena, which keeps them resident after they are
+/// freed. With the default 19 MiB argon2id, one login left each blocking thread's arena holding
+/// 19 MiB or more for the life of the process. A reservation above 32 MiB never moves the
+/// threshold and is always mapped, and only the `block_count` blocks written become resident.
+/// Other allocators only reserve the unused address space.
+fn working_memory(block_count: usize) -> Vec<Block> {
+    const ALWAYS_MAPPED: usize = (32 << 20) / Block::SIZE + 1;
+    let mut blocks = Vec::with_capacity(block_count.max(ALWAYS_MAPPED));
+    blocks.resize(block_count, Block::default());
+    blocks
+}
+
 fn malformed<E>(_: E) -> PasswordError {
     PasswordError::Malformed("invalid argon2 PHC string")
 }
@@ -101,8 +133,38 @@ pub(super) fn verify(password: &[u8], hash: &PasswordHash<'_>) -> Result<bool, P
     let mut salt_buf = [0u8; 64];
     let salt = salt.decode_b64(&mut salt_buf).map_err(malformed)?;
     let mut computed = vec![0u8; expected.len()];
+    let memory = working_memory(params.block_count());
     Argon2::new(algorithm, version, params)
-        .hash_password_into(password, salt, &mut computed)
+        .hash_password_into_with_memory(password, salt, &mut computed, memory)
         .map_err(|_| PasswordError::Malformed("argon2 rejected the stored salt or parameters"))?;
     Ok(bool::from(computed.ct_eq(expected.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::password_hash::PasswordHasher as _;
+
+    use super::*;
+
+    #[test]
+    fn hashes_in_own_memory_as_the_argon2_crate_does() {
+        let argon = Argon2id::new(&PasswordConfig::default().with_argon2(256, 2, 1)).unwrap();
+        let salt = *b"sixteen byte slt";
+        let ours = argon.hash_with_salt(b"hunter2", &salt).unwrap();
+        let crate_hash =
+            argon.argon2.hash_password(b"hunter2", &SaltString::encode_b64(&salt).unwrap()).unwrap().to_string();
+        assert_eq!(ours, crate_hash);
+        let parsed = parse(&ours, 1 << 30).unwrap();
+        assert!(verify(b"hunter2", &parsed).unwrap());
+        assert!(!verify(b"hunter3", &parsed).unwrap());
+        assert!(argon.is_current(&parsed));
+    }
+
+    #[test]
+    fn working_memory_reserves_past_the_mmap_threshold_but_holds_what_was_asked() {
+        let blocks = working_memory(19456);
+        assert_eq!(blocks.len(), 19456);
+        assert!(blocks.capacity() * Block::SIZE > 32 << 20);
+        assert_eq!(working_memory(40000).len(), 40000);
+    }
 }

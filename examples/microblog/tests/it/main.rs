@@ -19,6 +19,7 @@ mod schema;
 mod search;
 mod smtp;
 mod tasks;
+mod translate;
 
 use phial::Profile;
 use phial::RunningApp;
