@@ -130,7 +130,7 @@ async fn a_translator_that_never_answers_is_the_failure_text_after_the_timeout()
     });
     let site = site_with_translator(&url, &[("PHIAL_MICROBLOG__TRANSLATOR_TIMEOUT", "0.5")]).await;
     // A hang would fail here instead of holding the test run.
-    let answer = tokio::time::timeout(Duration::from_secs(60), translate(&site, "hola", "es", "en")).await;
+    let answer = tokio::time::timeout(Duration::from_mins(1), translate(&site, "hola", "es", "en")).await;
     assert_eq!(answer.expect("/translate returned"), json!({"text": "Error: the translation service failed."}));
 }
 
