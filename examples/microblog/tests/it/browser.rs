@@ -1,7 +1,8 @@
 //! The microblog in headless Chromium: the built binary on a TCP port, two browsers driven
 //! through chromedriver in the W3C protocol for browser automation (JSON over HTTP, spoken with
-//! `reqwest`). Two users register, log in, post, follow, send a private message, watch the
-//! unread badge change through the page's own polling, and log out.
+//! `reqwest`). Two users register, log in, post, follow, translate a post through the page's
+//! "Translate" link (against a stand-in for Microsoft Translator on a local port), send a
+//! private message, watch the unread badge change through the page's own polling, and log out.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them; other paths through
 //! `PHIAL_TEST_CHROMIUM` and `PHIAL_TEST_CHROMEDRIVER`). Without them the test is skipped with a
@@ -70,8 +71,46 @@ async fn wait_until_serving(http: &reqwest::Client, url: &str, what: &str) {
     }
 }
 
-/// The built binary on its own SQLite file in `dir`, its log in `dir/server.log`.
-async fn start_microblog(dir: &Path, http: &reqwest::Client) -> (Process, String) {
+/// The key the stand-in translator expects.
+const TRANSLATOR_KEY: &str = "browser-test-key";
+/// A post in Spanish, which an English reader gets a "Translate" link for.
+const SPANISH_POST: &str = "Me voy de vacaciones la semana que viene";
+
+/// A stand-in for Microsoft Translator on a local port: with the right key, `[{"Text": t}]`
+/// becomes `translated from <from> to <to>: <t>`; its URL.
+async fn start_translator() -> String {
+    use phial::axum::extract::Query;
+    use phial::axum::http::{HeaderMap, StatusCode};
+    use phial::axum::response::IntoResponse;
+
+    async fn translate(
+        Query(query): Query<std::collections::HashMap<String, String>>,
+        headers: HeaderMap,
+        phial::axum::Json(body): phial::axum::Json<Value>,
+    ) -> phial::axum::response::Response {
+        if headers.get("ocp-apim-subscription-key").is_none_or(|key| key != TRANSLATOR_KEY) {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        let field = |name: &str| query.get(name).map_or("?", String::as_str).to_owned();
+        let text = format!(
+            "translated from {} to {}: {}",
+            field("from"),
+            field("to"),
+            body[0]["Text"].as_str().unwrap_or("?")
+        );
+        phial::axum::Json(json!([{"translations": [{"text": text, "to": field("to")}]}])).into_response()
+    }
+
+    let router = phial::axum::Router::new().route("/translate", phial::axum::routing::post(translate));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/translate", listener.local_addr().unwrap());
+    tokio::spawn(async move { phial::axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// The built binary on its own SQLite file in `dir`, its log in `dir/server.log`, translating
+/// through `translator`.
+async fn start_microblog(dir: &Path, http: &reqwest::Client, translator: &str) -> (Process, String) {
     let port = free_port();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_microblog"))
@@ -82,6 +121,8 @@ async fn start_microblog(dir: &Path, http: &reqwest::Client) -> (Process, String
         // Cheap argon2id: this test is about the pages, not hash strength.
         .env("PHIAL_LOGIN__PASSWORD__MEMORY_KIB", "64")
         .env("PHIAL_LOGIN__PASSWORD__ITERATIONS", "1")
+        .env("MS_TRANSLATOR_KEY", TRANSLATOR_KEY)
+        .env("PHIAL_MICROBLOG__TRANSLATOR_URL", translator)
         .env_remove("PHIAL_PROFILE")
         .env_remove("REDIS_URL")
         .env_remove("MAIL_SERVER")
@@ -321,11 +362,15 @@ async fn expect_path(browser: &Browser, expected: &str) -> Step<()> {
     if path == expected { Ok(()) } else { Err(format!("{}: on {path}, expected {expected}", browser.name)) }
 }
 
-/// The scenario: susan posts; david follows her, reads her post in his feed and sends her a
-/// message; susan's open page shows the unread badge without a reload; both log out.
+/// The scenario: susan posts in Spanish and in English; david follows her, reads her posts in
+/// his feed, translates the Spanish one in place and sends her a message; susan's open page
+/// shows the unread badge without a reload; both log out.
 async fn scenario(susan: &Browser, david: &Browser) -> Step<()> {
     register(susan, "susan").await?;
     login(susan, "susan").await?;
+    susan.type_into("#post", SPANISH_POST).await?;
+    susan.click("#submit").await?;
+    susan.wait_for(".alert-info", "Your post is now live!").await?;
     susan.type_into("#post", "Hello from a real browser").await?;
     susan.click("#submit").await?;
     susan.wait_for(".alert-info", "Your post is now live!").await?;
@@ -344,6 +389,10 @@ async fn scenario(susan: &Browser, david: &Browser) -> Step<()> {
     david.wait_for("body", "1 followers, 0 following").await?;
     david.goto("/index").await?;
     david.wait_for("span[id^=post]", "Hello from a real browser").await?;
+    // The Spanish post is post 1: its link asks /translate, whose answer replaces the link.
+    david.wait_for("#translation1 a", "Translate").await?;
+    david.click("#translation1 a").await?;
+    david.wait_for("#translation1", &format!("translated from es to en: {SPANISH_POST}")).await?;
     david.goto("/user/susan").await?;
     david.click(r#"a[href="/send_message/susan"]"#).await?;
     david.wait_for("h1", "Send Message to susan").await?;
@@ -404,7 +453,8 @@ async fn two_users_register_post_follow_message_see_the_badge_and_log_out_in_chr
     };
     let dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().unwrap();
-    let (_server, site) = start_microblog(dir.path(), &http).await;
+    let translator = start_translator().await;
+    let (_server, site) = start_microblog(dir.path(), &http, &translator).await;
     let (_driver, driver) = start_chromedriver(&driver, dir.path(), &http).await;
 
     let susan = Browser::open("susan", &chromium, &driver, &site, &http).await;
