@@ -13,6 +13,7 @@ mod i18n;
 mod limits;
 mod logging;
 mod messages;
+mod original;
 mod pages;
 mod reset;
 mod schema;
