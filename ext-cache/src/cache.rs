@@ -82,6 +82,15 @@ pub(crate) struct Computed {
     pub(crate) share: bool,
 }
 
+/// The bytes a flight produced (stored, or shared with its waiters without being stored).
+fn flown(result: FlightResult) -> Result<Bytes, CacheError> {
+    match result {
+        Ok(bytes) | Err(FlightError::NotStored(Some(bytes))) => Ok(bytes),
+        Err(FlightError::Failed(err)) => Err(err),
+        Err(FlightError::NotStored(None)) => Err(CacheError::Backend("the value was not shared".to_owned())),
+    }
+}
+
 /// The app's cache: a cheap-to-clone handle on the configured backend.
 ///
 /// Values are any serde type, stored in a compact versioned encoding (integers as digits,
@@ -399,6 +408,77 @@ impl Cache {
         self.degrade(result, ())
     }
 
+    /// Reads text stored with [`set_text`](Self::set_text) (or a string stored with
+    /// [`set`](Self::set)); `None` when absent or expired.
+    ///
+    /// Text is kept as its bytes, so reading it back costs a copy, where a `String` stored as
+    /// JSON has to be unescaped: the form for rendered HTML (Flask-Caching's fragments).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_cache::CacheError> {
+    /// let cache = phial_cache::Cache::memory();
+    /// cache.set_text("sidebar", r#"<ul class="links"></ul>"#).await?;
+    /// assert_eq!(cache.get_text("sidebar").await?.as_deref(), Some(r#"<ul class="links"></ul>"#));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_text(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let Some(bytes) = self.get_raw(key).await? else { return Ok(None) };
+        match codec::decode_text(key, &bytes) {
+            Ok(text) => Ok(Some(text)),
+            Err(err) if !self.inner.fail_loudly => {
+                tracing::warn!(key, error = %err, "cache: a stored value could not be read; treating it as a miss");
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Stores `text` at `key` as it is, for the default timeout; see [`get_text`](Self::get_text).
+    ///
+    /// # Errors
+    ///
+    /// With `fail_loudly`, a Redis fault.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_cache::CacheError> {
+    /// let cache = phial_cache::Cache::memory();
+    /// cache.set_text("footer", "<footer>2026</footer>").await?;
+    /// assert_eq!(cache.get::<String>("footer").await?.as_deref(), Some("<footer>2026</footer>"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_text(&self, key: &str, text: &str) -> Result<(), CacheError> {
+        self.set_text_ttl(key, text, Ttl::Default).await
+    }
+
+    /// [`set_text`](Self::set_text) with a lifetime.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_text`](Self::set_text).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_cache::Ttl;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_cache::CacheError> {
+    /// let cache = phial_cache::Cache::memory();
+    /// cache.set_text_ttl("banner", "<p>Maintenance at noon</p>", Ttl::secs(60)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_text_ttl(&self, key: &str, text: &str, ttl: Ttl) -> Result<(), CacheError> {
+        let result = self.inner.backend.set(key, codec::encode_text(text), self.ttl(ttl)).await;
+        self.degrade(result, ())
+    }
+
     /// Stores `value` only if `key` holds nothing (atomic on Redis); whether it did.
     ///
     /// # Errors
@@ -702,6 +782,48 @@ impl Cache {
         self.compute(key, ttl, load, |_| true).await
     }
 
+    /// The text at `key`, or `load`'s, stored as text for `ttl`: [`get_or_insert_with_ttl`]
+    /// (one load for concurrent callers, across instances with Redis) for a rendered fragment.
+    ///
+    /// [`get_or_insert_with_ttl`]: Self::get_or_insert_with_ttl
+    ///
+    /// # Errors
+    ///
+    /// As [`get_or_insert_with`](Self::get_or_insert_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_cache::Ttl;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), phial_cache::CacheError> {
+    /// let cache = phial_cache::Cache::memory();
+    /// let render = || async { Ok::<_, std::io::Error>("<li>ada</li>".to_owned()) };
+    /// assert_eq!(cache.get_or_insert_text_with("users", Ttl::Default, render).await?, "<li>ada</li>");
+    /// assert_eq!(cache.get_text("users").await?.as_deref(), Some("<li>ada</li>"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_or_insert_text_with<F, Fut, E>(&self, key: &str, ttl: Ttl, load: F) -> Result<String, CacheError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        if let Some(text) = self.get_text(key).await? {
+            return Ok(text);
+        }
+        let make = move || {
+            let loading = load();
+            async move {
+                let text = loading.await.map_err(|err| CacheError::Load(Arc::new(err.into())))?;
+                Ok(Computed { bytes: codec::encode_text(&text), store: true, share: true })
+            }
+            .boxed()
+        };
+        let bytes = flown(self.load(key, ttl, make).await.0)?;
+        codec::decode_text(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
+    }
+
     /// Runs `loading` once for concurrent callers of `key` and decodes its value; stores it
     /// when `store(encoded)` says so.
     pub(crate) async fn compute<T, F, Fut, E>(
@@ -728,13 +850,8 @@ impl Cache {
             }
             .boxed()
         };
-        match self.load(key, ttl, make).await.0 {
-            Ok(bytes) | Err(FlightError::NotStored(Some(bytes))) => {
-                codec::decode(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
-            }
-            Err(FlightError::Failed(err)) => Err(err),
-            Err(FlightError::NotStored(None)) => Err(CacheError::Backend("the value was not shared".to_owned())),
-        }
+        let bytes = flown(self.load(key, ttl, make).await.0)?;
+        codec::decode(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
     }
 
     /// Runs `work` for `key` once across concurrent callers (and, with Redis, instances),

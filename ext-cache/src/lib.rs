@@ -130,6 +130,7 @@
 //! | `cache.get(k)`, `cache.set(k, v, timeout=60)` | `cache.get::<T>(k)`, `cache.set_ttl(k, &v, Ttl::secs(60))` (`set` uses the default) |
 //! | `cache.add`, `delete`, `get_many`, `set_many`, `delete_many`, `has`, `clear`, `inc`, `dec` | the same names; `clear` removes only this cache's prefix (`SCAN` + `UNLINK`) |
 //! | — | `cache.get_or_insert_with(k, loader)`: single flight, in process and across instances |
+//! | `cache.set(k, render_template(...))` (a rendered fragment) | `cache.set_text(k, &html)`, `get_text`, `get_or_insert_text_with`: kept as its bytes, no JSON escaping, shared across instances with Redis |
 //! | `@cache.cached(timeout=60)` | `.route_layer(cache.cached().timeout(Duration::from_secs(60)))` |
 //! | `@cached(query_string=True)` | the default: sorted query string in the key; `.query_string(false)` for Flask's default |
 //! | `@cached(unless=f)`, `response_filter=f`, `key_prefix=...` | `.unless(f)`, `.store_status(f)`, `.key_prefix(...)` |

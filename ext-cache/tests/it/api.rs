@@ -207,3 +207,42 @@ async fn two_level_serves_its_local_copy_until_local_timeout() {
     assert_eq!(b.get::<String>("k").await.unwrap().as_deref(), Some("two"));
     a.clear().await.unwrap();
 }
+
+#[tokio::test]
+async fn text_is_stored_as_it_is_and_loaded_once_on_every_backend() {
+    let html = r#"<table class="post"><tr><td>"ada" said <b>hi</b> & left</td></tr></table>"#;
+    for (kind, _, cache) in storing_backends().await {
+        cache.set_text("fragment", html).await.unwrap();
+        assert_eq!(cache.get_text("fragment").await.unwrap().as_deref(), Some(html), "{kind:?}");
+        // The same entry reads as a `String`, and a `String` stored as JSON reads as text.
+        assert_eq!(cache.get::<String>("fragment").await.unwrap().as_deref(), Some(html), "{kind:?}");
+        cache.set("json", html).await.unwrap();
+        assert_eq!(cache.get_text("json").await.unwrap().as_deref(), Some(html), "{kind:?}");
+        assert_eq!(cache.get_text("missing").await.unwrap(), None, "{kind:?}");
+
+        let loads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, loads) = (cache.clone(), loads.clone());
+                tokio::spawn(async move {
+                    let load = move || async move {
+                        loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, std::io::Error>("<p>rendered once</p>".to_owned())
+                    };
+                    cache.get_or_insert_text_with("page", Ttl::Default, load).await.unwrap()
+                })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.unwrap(), "<p>rendered once</p>", "{kind:?}");
+        }
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1, "{kind:?}");
+        assert_eq!(cache.get_text("page").await.unwrap().as_deref(), Some("<p>rendered once</p>"), "{kind:?}");
+
+        cache.set_text_ttl("short", "<i>soon gone</i>", Ttl::After(Duration::from_millis(150))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(cache.get_text("short").await.unwrap(), None, "{kind:?}");
+        cache.clear().await.unwrap();
+    }
+}
