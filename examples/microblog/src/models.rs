@@ -643,15 +643,21 @@ pub async fn mark_messages_read(db: &Db, user_id: i32, at: PrimitiveDateTime) ->
 
 /// `User.add_notification(name, data)`: replaces the user's notification of that name.
 pub async fn add_notification(db: &Db, user_id: i32, name: &str, data: &serde_json::Value) -> Result<(), SqlError> {
-    let delete = Query::delete()
-        .from_table("notification")
-        .and_where(Expr::col("user_id").eq(user_id))
-        .and_where(Expr::col("name").eq(name))
-        .to_owned();
-    db.execute(&delete).await?;
     // `time.time()`: seconds since the epoch as a float.
     let timestamp =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64());
+    // The original deletes and inserts in one transaction. Replacing the row in place gives
+    // the same result without one, and a reader polling between two statements never finds
+    // the notification gone; only a user's first notification of a name is inserted.
+    let update = Query::update()
+        .table("notification")
+        .values([("timestamp", timestamp.into()), ("payload_json", data.to_string().into())])
+        .and_where(Expr::col("user_id").eq(user_id))
+        .and_where(Expr::col("name").eq(name))
+        .to_owned();
+    if db.execute(&update).await? > 0 {
+        return Ok(());
+    }
     let insert = Query::insert()
         .into_table("notification")
         .columns(["name", "user_id", "timestamp", "payload_json"])
