@@ -1,5 +1,9 @@
 //! Caching where it pays, never stale: the posts of `/explore`, the one list every user reads
-//! the same, kept per page in phial-cache (in memory, or in Redis with `REDIS_URL`).
+//! the same, kept per page and language in phial-cache (in memory, or in Redis with
+//! `REDIS_URL`) as the HTML `_posts.html` renders, so a hit neither queries the database nor
+//! renders the 25 posts again (what Flask-Caching's fragment caching does). Nothing in
+//! `_posts.html` and `_post.html` may depend on the reader beyond the language: the fragment
+//! is shared by every reader of that language.
 //!
 //! Entries are keyed under a *generation*, a random value stored without expiry. Every write
 //! that changes what the list shows (a new post, a new user name or e-mail address, seeded
@@ -9,11 +13,16 @@
 //! Only when the cache cannot be written (Redis down) while it can still be read could an
 //! entry outlive a write, and then for at most `default_timeout`; the failure is logged.
 
-use phial::cache::{Cache, Ttl};
-use phial::prelude::*;
-use phial::sql::{Db, SqlError};
+use std::sync::Arc;
 
+use phial::cache::{Cache, Ttl};
+use phial::minijinja::context;
+use phial::prelude::*;
+use phial::sql::Databases;
+
+use crate::i18n::Locale;
 use crate::models::{self, PostView};
+use crate::web::PageLinks;
 
 /// The key of the current generation.
 const GENERATION: &str = "explore:generation";
@@ -40,25 +49,36 @@ async fn generation(cache: &Cache) -> String {
     }
 }
 
-/// One page of `/explore`'s posts and whether a next page exists, from the cache or the
-/// database.
+/// One page of `/explore`'s posts with its "Newer posts"/"Older posts" links, as
+/// `_posts.html` and `_pager.html` render them for `template`'s request (whose language the
+/// key names), from the cache or the database; to be shown unescaped.
 ///
 /// # Errors
 ///
-/// The database query failed.
+/// The database query or the rendering failed.
 pub async fn explore_page(
     cache: &Cache,
-    db: &Db,
+    state: &AppState,
+    template: Arc<Template>,
+    locale: Locale,
     page: u64,
     per_page: u64,
-) -> Result<(Vec<PostView>, bool), HttpError> {
-    let key = format!("explore:{}:{per_page}:{page}", generation(cache).await);
-    let db = db.clone();
+) -> Result<String, HttpError> {
+    let key = format!("explore:{}:{per_page}:{page}:{}", generation(cache).await, locale.code());
+    let state = state.clone();
     let load = move || async move {
-        let (rows, more) = models::page_of_posts(&db, models::all_posts(), page, per_page).await?;
-        Ok::<_, SqlError>((rows.into_iter().map(PostView::from).collect::<Vec<PostView>>(), more))
+        let db =
+            state.get::<Databases>().map(Databases::default_db).ok_or_else(|| HttpError::internal("no database"))?;
+        let (rows, has_next) = models::page_of_posts(db, models::all_posts(), page, per_page).await?;
+        let posts: Vec<PostView> = rows.into_iter().map(PostView::from).collect();
+        let links = PageLinks::new(&state, "main.explore", &[], page, has_next)?;
+        let context = context! { posts, prev_url => links.prev_url, next_url => links.next_url };
+        let mut html = template.render_text("_posts.html", &context)?;
+        html.push('\n');
+        html.push_str(&template.render_text("_pager.html", &context)?);
+        Ok::<_, HttpError>(html)
     };
-    cache.get_or_insert_with(&key, load).await.map_err(|err| HttpError::internal(err.to_string()))
+    cache.get_or_insert_text_with(&key, Ttl::Default, load).await.map_err(|err| HttpError::internal(err.to_string()))
 }
 
 /// Call after every write that changes the posts list: a post, a user's name or address.

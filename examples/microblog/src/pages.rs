@@ -8,9 +8,11 @@ use phial::axum::routing::{get, post};
 use phial::cache::Cache;
 use phial::forms::{Csrf, Form};
 use phial::login::CurrentUser;
-use phial::minijinja::context;
+use phial::minijinja::{Value, context};
 use phial::prelude::*;
 use phial::sql::Db;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::cache;
@@ -78,21 +80,16 @@ async fn index(
 async fn explore(
     CurrentUser(_me): CurrentUser<User>,
     State(state): State<AppState>,
-    db: Db,
     cache: Cache,
     Ext(config): Ext<MicroblogConfig>,
     template: Template,
+    locale: Locale,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, HttpError> {
-    let page = query.page();
-    let (posts, has_next) = cache::explore_page(&cache, &db, page, config.posts_per_page).await?;
-    let links = PageLinks::new(&state, "main.explore", &[], page, has_next)?;
-    let html = render(
-        &template,
-        "index.html",
-        context! { title => "Explore", posts, prev_url => links.prev_url, next_url => links.next_url },
-    )?;
-    Ok(html.into_response())
+    let template = Arc::new(template);
+    let page = cache::explore_page(&cache, &state, Arc::clone(&template), locale, query.page(), config.posts_per_page);
+    let posts_html = Value::from_safe_string(page.await?);
+    Ok(render(&template, "index.html", context! { title => "Explore", posts_html })?.into_response())
 }
 
 /// A profile as `user.html` and `user_popup.html` show it.

@@ -69,3 +69,30 @@ async fn with_redis_url_two_instances_share_the_cache_and_its_invalidation() {
     post(&one.client, "second").await;
     assert!(explore(&two.client).await.contains("second"));
 }
+
+#[tokio::test]
+async fn cached_explore_pages_are_kept_per_language_and_page_with_their_links() {
+    let site = Site::new().await;
+    site.register("susan").await;
+    let client = &site.client;
+    site.login(client, "susan").await;
+    for n in 0..26 {
+        post(client, &format!("post number {n}")).await;
+    }
+    let in_language = |language: &'static str, path: &'static str| async move {
+        client.get(path).header("Accept-Language", language).send().await.html().to_owned()
+    };
+    // English first fills the cache for page 1; Spanish then gets its own copy, not English.
+    let english = in_language("en", "/explore").await;
+    assert!(english.contains(" said ") && english.contains("Older posts"), "{english}");
+    assert!(english.contains(r#"href="/explore?page=2""#), "{english}");
+    let spanish = in_language("es", "/explore").await;
+    assert!(spanish.contains(" dijo ") && spanish.contains("Artículos más antiguos"), "{spanish}");
+    assert!(!spanish.contains(" said "), "{spanish}");
+    let posts = |html: &str| html[html.find("<table").unwrap()..html.rfind("</nav>").unwrap()].to_owned();
+    assert_eq!(posts(&in_language("en", "/explore").await), posts(&english), "the cached posts are served as rendered");
+    // Page 2 holds the oldest post and links back to page 1 only.
+    let second = in_language("en", "/explore?page=2").await;
+    assert!(second.contains("post number 0") && !second.contains("post number 25"), "{second}");
+    assert!(second.contains(r#"href="/explore?page=1""#) && !second.contains("page=3"), "{second}");
+}
