@@ -224,6 +224,15 @@ async fn set_mysql_statement_timeout(conn: &mut sqlx::MySqlConnection, timeout: 
     }
 }
 
+/// [`pool_options`] without the ping before each acquire: a SQLite connection is a file handle
+/// in this process, not a socket that a server or a network can close, and sqlx answers the
+/// ping on the connection's worker thread, so it doubled the thread round trips of every
+/// statement. A connection whose worker died fails its next statement with an error instead.
+#[cfg(feature = "sqlite")]
+fn sqlite_pool_options(config: &PoolConfig) -> sqlx::pool::PoolOptions<sqlx::Sqlite> {
+    pool_options(config).test_before_acquire(false)
+}
+
 #[cfg(feature = "sqlite")]
 async fn connect_sqlite(url: &str, config: &PoolConfig, instance: &Path) -> Result<Connected, SqlError> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -239,7 +248,7 @@ async fn connect_sqlite(url: &str, config: &PoolConfig, instance: &Path) -> Resu
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(busy)
                 .foreign_keys(true);
-            let pool = pool_options(config).connect_with(options).await?;
+            let pool = sqlite_pool_options(config).connect_with(options).await?;
             Ok(Connected {
                 pool: Pool::Sqlite(pool),
                 keepalive: None,
@@ -262,7 +271,7 @@ async fn connect_sqlite(url: &str, config: &PoolConfig, instance: &Path) -> Resu
                 .busy_timeout(busy)
                 .foreign_keys(true);
             let keepalive = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
-            let pool = pool_options(config).idle_timeout(None).max_lifetime(None).connect_with(options).await?;
+            let pool = sqlite_pool_options(config).idle_timeout(None).max_lifetime(None).connect_with(options).await?;
             Ok(Connected {
                 pool: Pool::Sqlite(pool),
                 keepalive: Some(std::sync::Mutex::new(keepalive)),
