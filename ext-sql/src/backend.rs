@@ -119,6 +119,10 @@ pub(crate) struct Connected {
     pub(crate) description: String,
 }
 
+/// The pool options every backend shares. No ping when a connection is taken out: a SQLite
+/// connection is a file handle in this process that no server or network can close (and sqlx
+/// answers its ping on the connection's worker thread, which doubled every statement's thread
+/// round trips); servers get [`network_pool_options`].
 fn pool_options<DB: sqlx::Database>(config: &PoolConfig) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .max_connections(config.pool_size.max(1))
@@ -126,7 +130,24 @@ fn pool_options<DB: sqlx::Database>(config: &PoolConfig) -> sqlx::pool::PoolOpti
         .acquire_timeout(secs(config.acquire_timeout).unwrap_or(Duration::from_secs(5)))
         .idle_timeout(secs(config.idle_timeout))
         .max_lifetime(secs(config.max_lifetime))
-        .test_before_acquire(true)
+        .test_before_acquire(false)
+}
+
+/// [`pool_options`] for a server over the network: a connection idle for more than
+/// `pre_ping_after` is pinged when taken out, and replaced when the ping fails (the hook's
+/// error makes sqlx close it and take or open another). sqlx's own `test_before_acquire`
+/// pings every time, which cost every statement a second round trip to the server.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn network_pool_options<DB: sqlx::Database>(config: &PoolConfig) -> sqlx::pool::PoolOptions<DB> {
+    let after = Duration::try_from_secs_f64(config.pre_ping_after).unwrap_or(Duration::ZERO);
+    pool_options(config).before_acquire(move |conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= after {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
 }
 
 /// Connects to `url`, waiting at most the acquire timeout.
@@ -171,7 +192,7 @@ async fn connect_backend(
                 options.get_port(),
                 options.get_database().unwrap_or("")
             );
-            let pool = pool_options(config).connect_with(options).await?;
+            let pool = network_pool_options(config).connect_with(options).await?;
             Ok(Connected {
                 pool: Pool::Postgres(pool),
                 #[cfg(feature = "sqlite")]
@@ -187,7 +208,7 @@ async fn connect_backend(
             let description =
                 format!("mysql {}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""));
             let timeout = secs(config.statement_timeout);
-            let pool = pool_options(config)
+            let pool = network_pool_options(config)
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if let Some(timeout) = timeout {
@@ -224,15 +245,6 @@ async fn set_mysql_statement_timeout(conn: &mut sqlx::MySqlConnection, timeout: 
     }
 }
 
-/// [`pool_options`] without the ping before each acquire: a SQLite connection is a file handle
-/// in this process, not a socket that a server or a network can close, and sqlx answers the
-/// ping on the connection's worker thread, so it doubled the thread round trips of every
-/// statement. A connection whose worker died fails its next statement with an error instead.
-#[cfg(feature = "sqlite")]
-fn sqlite_pool_options(config: &PoolConfig) -> sqlx::pool::PoolOptions<sqlx::Sqlite> {
-    pool_options(config).test_before_acquire(false)
-}
-
 #[cfg(feature = "sqlite")]
 async fn connect_sqlite(url: &str, config: &PoolConfig, instance: &Path) -> Result<Connected, SqlError> {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -248,7 +260,7 @@ async fn connect_sqlite(url: &str, config: &PoolConfig, instance: &Path) -> Resu
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(busy)
                 .foreign_keys(true);
-            let pool = sqlite_pool_options(config).connect_with(options).await?;
+            let pool = pool_options(config).connect_with(options).await?;
             Ok(Connected {
                 pool: Pool::Sqlite(pool),
                 keepalive: None,
@@ -271,7 +283,7 @@ async fn connect_sqlite(url: &str, config: &PoolConfig, instance: &Path) -> Resu
                 .busy_timeout(busy)
                 .foreign_keys(true);
             let keepalive = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
-            let pool = sqlite_pool_options(config).idle_timeout(None).max_lifetime(None).connect_with(options).await?;
+            let pool = pool_options(config).idle_timeout(None).max_lifetime(None).connect_with(options).await?;
             Ok(Connected {
                 pool: Pool::Sqlite(pool),
                 keepalive: Some(std::sync::Mutex::new(keepalive)),

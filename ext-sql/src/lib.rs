@@ -83,7 +83,7 @@
 //! |---|---|
 //! | `SQLALCHEMY_DATABASE_URI` | `[sql] url` (or env `DATABASE_URL`) |
 //! | `SQLALCHEMY_BINDS` | `[sql.binds.<name>] url` |
-//! | `SQLALCHEMY_ENGINE_OPTIONS` (`pool_size`, `pool_timeout`, `pool_recycle`, `pool_pre_ping`) | `pool_size`, `acquire_timeout`, `max_lifetime` (pre-ping always on) |
+//! | `SQLALCHEMY_ENGINE_OPTIONS` (`pool_size`, `pool_timeout`, `pool_recycle`, `pool_pre_ping`) | `pool_size`, `acquire_timeout`, `max_lifetime`, `pre_ping_after` (connections idle over 1 s are pinged; `0` = every time) |
 //! | `SQLALCHEMY_ECHO`, `SQLALCHEMY_RECORD_QUERIES` | `echo`, `record_queries` |
 //! | `db = SQLAlchemy(app)` | `.extension(SqlExtension::new())` |
 //! | `db.session.execute(select(...))` | [`Db::fetch_all`] / [`Tx::fetch_all`] with a sea-query `SelectStatement` |

@@ -182,3 +182,43 @@ async fn session_store_outage_is_503_then_recovers() {
         }
     }
 }
+
+/// Closes every connection between the app and the server while the pool holds them idle,
+/// as a server restart or a network timeout would, and answers the next request.
+async fn after_connections_drop(database: &TestDatabase, pre_ping_after: f64, idle: Duration) -> StatusCode {
+    let mut proxy = Proxy::start(host_port(database.url())).await;
+    let (running, client, _db) = start(
+        app(database)
+            .set("sql.url", via(database.url(), proxy.addr))
+            .set("sql.acquire_timeout", 1.0)
+            .set("sql.pre_ping_after", pre_ping_after)
+            .endpoint("count", "/count", get(count_route)),
+    )
+    .await;
+    client.get("/count").await.assert_status(StatusCode::OK);
+    proxy.cut().await;
+    proxy.restore().await;
+    tokio::time::sleep(idle).await;
+    let status = client.get("/count").accept_json().send().await.status();
+    tokio::time::timeout(Duration::from_secs(10), running.shutdown()).await.expect("shutdown ends");
+    proxy.cut().await;
+    status
+}
+
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_replaced_when_it_sat_longer_than_pre_ping_after() {
+    for database in TestDatabase::available().await {
+        let backend = database.backend();
+        if backend == Backend::Sqlite {
+            continue;
+        }
+        // Idle for longer than `pre_ping_after`: pinged, found closed, replaced; the request
+        // never sees the dead connection.
+        let status = after_connections_drop(&database, 0.2, Duration::from_millis(400)).await;
+        assert_eq!(status, StatusCode::OK, "{backend:?}: a connection idle past pre_ping_after is checked first");
+        // Used moments ago: taken without a ping, so the one request on the dead connection
+        // fails (503) and the pool replaces it for the next.
+        let status = after_connections_drop(&database, 60.0, Duration::from_millis(50)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{backend:?}: a hot connection is not pinged");
+    }
+}
