@@ -10,9 +10,10 @@
 //! ```
 //!
 //! Configuration is the original's: `SECRET_KEY`, `DATABASE_URL` (SQLAlchemy or sqlx URLs),
-//! `SERVER_NAME`, `MAIL_*`, `MS_TRANSLATOR_KEY`, `REDIS_URL`, `LOG_TO_STDOUT`, read from the environment or a `.env`
-//! file in the working directory, plus `LOGIN_RATE_LIMIT` and `RATELIMIT_ENABLED` for the rate
-//! limits the port adds; its fixed settings are section `[microblog]` ([`MicroblogConfig`]).
+//! `SERVER_NAME`, `MAIL_*`, `MS_TRANSLATOR_KEY`, `REDIS_URL`, `LOG_TO_STDOUT`, read from the
+//! environment or a `.env` file in the working directory, plus `LOGIN_RATE_LIMIT` and
+//! `RATELIMIT_ENABLED` for the rate limits the port adds; its fixed settings are section
+//! `[microblog]` ([`MicroblogConfig`]).
 //! See the README for how the port differs, how to deploy it and how fast it is.
 
 pub mod adopt;
