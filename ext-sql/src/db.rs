@@ -213,9 +213,6 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// The test transaction statements run in instead of the pool, if one is open.
-    #[inline]
-    #[cfg_attr(not(feature = "testing"), expect(clippy::unused_self, reason = "test transactions need `testing`"))]
     /// The turn of an autocommit write on SQLite (see `DbInner::writer`); `None` elsewhere and
     /// inside a pinned test transaction, which already holds its connection.
     #[cfg(feature = "sqlite")]
@@ -232,6 +229,9 @@ impl Db {
         None
     }
 
+    /// The test transaction statements run in instead of the pool, if one is open.
+    #[inline]
+    #[cfg_attr(not(feature = "testing"), expect(clippy::unused_self, reason = "test transactions need `testing`"))]
     pub(crate) fn pinned(&self) -> Option<Arc<Pinned>> {
         #[cfg(feature = "testing")]
         {
