@@ -82,15 +82,6 @@ pub(crate) struct Computed {
     pub(crate) share: bool,
 }
 
-/// The bytes a flight produced (stored, or shared with its waiters without being stored).
-fn flown(result: FlightResult) -> Result<Bytes, CacheError> {
-    match result {
-        Ok(bytes) | Err(FlightError::NotStored(Some(bytes))) => Ok(bytes),
-        Err(FlightError::Failed(err)) => Err(err),
-        Err(FlightError::NotStored(None)) => Err(CacheError::Backend("the value was not shared".to_owned())),
-    }
-}
-
 /// The app's cache: a cheap-to-clone handle on the configured backend.
 ///
 /// Values are any serde type, stored in a compact versioned encoding (integers as digits,
@@ -356,7 +347,13 @@ impl Cache {
     }
 
     fn decode<T: DeserializeOwned>(&self, key: &str, bytes: &[u8]) -> Result<Option<T>, CacheError> {
-        match codec::decode(key, bytes) {
+        self.or_miss(key, codec::decode(key, bytes))
+    }
+
+    /// A decoded value, or for a value that could not be decoded a miss and a warning
+    /// (the error itself with `fail_loudly`).
+    fn or_miss<T>(&self, key: &str, decoded: Result<T, CacheError>) -> Result<Option<T>, CacheError> {
+        match decoded {
             Ok(value) => Ok(Some(value)),
             Err(err) if !self.inner.fail_loudly => {
                 tracing::warn!(key, error = %err, "cache: a stored value could not be read; treating it as a miss");
@@ -429,14 +426,7 @@ impl Cache {
     /// ```
     pub async fn get_text(&self, key: &str) -> Result<Option<String>, CacheError> {
         let Some(bytes) = self.get_raw(key).await? else { return Ok(None) };
-        match codec::decode_text(key, &bytes) {
-            Ok(text) => Ok(Some(text)),
-            Err(err) if !self.inner.fail_loudly => {
-                tracing::warn!(key, error = %err, "cache: a stored value could not be read; treating it as a miss");
-                Ok(None)
-            }
-            Err(err) => Err(err),
-        }
+        self.or_miss(key, codec::decode_text(key, &bytes))
     }
 
     /// Stores `text` at `key` as it is, for the default timeout; see [`get_text`](Self::get_text).
@@ -812,16 +802,8 @@ impl Cache {
         if let Some(text) = self.get_text(key).await? {
             return Ok(text);
         }
-        let make = move || {
-            let loading = load();
-            async move {
-                let text = loading.await.map_err(|err| CacheError::Load(Arc::new(err.into())))?;
-                Ok(Computed { bytes: codec::encode_text(&text), store: true, share: true })
-            }
-            .boxed()
-        };
-        let bytes = flown(self.load(key, ttl, make).await.0)?;
-        codec::decode_text(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
+        let encode = |text: &String| Ok(codec::encode_text(text));
+        self.compute_as(key, ttl, load, encode, codec::decode_text, |_| true).await
     }
 
     /// Runs `loading` once for concurrent callers of `key` and decodes its value; stores it
@@ -839,19 +821,43 @@ impl Cache {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
         E: Into<BoxError>,
     {
+        self.compute_as(key, ttl, load, codec::encode::<T>, codec::decode::<T>, store).await
+    }
+
+    /// [`compute`](Self::compute) with the value's encoding given: JSON, or text as it is.
+    async fn compute_as<T, F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Ttl,
+        load: F,
+        encode: fn(&T) -> Result<Bytes, CacheError>,
+        decode: fn(&str, &[u8]) -> Result<T, CacheError>,
+        store: fn(&[u8]) -> bool,
+    ) -> Result<T, CacheError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
         // `load` is called only by the caller that starts the flight.
         let make = move || {
             let loading = load();
             async move {
                 let value = loading.await.map_err(|err| CacheError::Load(Arc::new(err.into())))?;
-                let bytes = codec::encode(&value)?;
+                let bytes = encode(&value)?;
                 let store = store(&bytes);
                 Ok(Computed { bytes, store, share: true })
             }
             .boxed()
         };
-        let bytes = flown(self.load(key, ttl, make).await.0)?;
-        codec::decode(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
+        match self.load(key, ttl, make).await.0 {
+            Ok(bytes) | Err(FlightError::NotStored(Some(bytes))) => {
+                decode(key, &bytes).map_err(|err| CacheError::Encode(err.to_string()))
+            }
+            Err(FlightError::Failed(err)) => Err(err),
+            Err(FlightError::NotStored(None)) => Err(CacheError::Backend("the value was not shared".to_owned())),
+        }
     }
 
     /// Runs `work` for `key` once across concurrent callers (and, with Redis, instances),
