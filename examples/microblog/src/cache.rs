@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use phial::axum::extract::FromRef;
 use phial::cache::{Cache, Ttl};
 use phial::minijinja::context;
 use phial::prelude::*;
@@ -67,9 +68,8 @@ pub async fn explore_page(
     let key = format!("explore:{}:{per_page}:{page}:{}", generation(cache).await, locale.code());
     let state = state.clone();
     let load = move || async move {
-        let db =
-            state.get::<Databases>().map(Databases::default_db).ok_or_else(|| HttpError::internal("no database"))?;
-        let (rows, has_next) = models::page_of_posts(db, models::all_posts(), page, per_page).await?;
+        let db = Databases::from_ref(&state).default_db().clone();
+        let (rows, has_next) = models::page_of_posts(&db, models::all_posts(), page, per_page).await?;
         let posts: Vec<PostView> = rows.into_iter().map(PostView::from).collect();
         let links = PageLinks::new(&state, "main.explore", &[], page, has_next)?;
         let context = context! { posts, prev_url => links.prev_url, next_url => links.next_url };

@@ -13,7 +13,7 @@ use sea_query::{
     QueryStatementWriter, SelectStatement, SqliteQueryBuilder, Value, Values,
 };
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::md5;
@@ -96,8 +96,8 @@ pub struct PostRow {
     pub email: String,
 }
 
-/// A post as templates see it (and as the explore cache keeps it).
-#[derive(Debug, Serialize, Deserialize)]
+/// A post as templates see it.
+#[derive(Debug, Serialize)]
 pub struct PostView {
     id: i32,
     body: String,
@@ -106,7 +106,7 @@ pub struct PostView {
     author: AuthorView,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct AuthorView {
     username: String,
     avatar: String,
@@ -471,19 +471,20 @@ pub struct CountedUser {
 /// Adds the [`Counts`] of each selected `user` row to `select` as scalar subqueries (one
 /// statement instead of a round trip per count).
 pub fn with_counts(select: &mut SelectStatement) -> &mut SelectStatement {
-    let counted = |table: &str, column: &str| {
-        Expr::from(
-            Query::select()
-                .expr(Expr::cust("COUNT(*)"))
-                .from(table.to_owned())
-                .and_where(Expr::col((table.to_owned(), column.to_owned())).equals(("user", "id")))
-                .to_owned(),
-        )
-    };
     select
-        .expr_as(counted("post", "user_id"), "post_count")
-        .expr_as(counted("followers", "followed_id"), "follower_count")
-        .expr_as(counted("followers", "follower_id"), "following_count")
+        .expr_as(Expr::from(count_per_user("post", "user_id")), "post_count")
+        .expr_as(Expr::from(count_per_user("followers", "followed_id")), "follower_count")
+        .expr_as(Expr::from(count_per_user("followers", "follower_id")), "following_count")
+}
+
+/// `SELECT COUNT(*) FROM table WHERE table.column = user.id`: a scalar subquery counting the
+/// rows of the outer query's `user`; add conditions to count fewer.
+fn count_per_user(table: &str, column: &str) -> SelectStatement {
+    Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(table.to_owned())
+        .and_where(Expr::col((table.to_owned(), column.to_owned())).equals(("user", "id")))
+        .to_owned()
 }
 
 /// The user with `id` and their [`Counts`].
@@ -512,20 +513,13 @@ pub async fn loaded_user_by_id(db: &Db, id: i32) -> Result<Option<LoadedUser>, S
     let shape = || {
         // `unread_message_count()`: received after `last_message_read_time`, all when never read.
         let read = ("user", "last_message_read_time");
-        let unread = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from("message")
-            .and_where(Expr::col(("message", "recipient_id")).equals(("user", "id")))
+        let unread = count_per_user("message", "recipient_id")
             .cond_where(
                 Cond::any().add(Expr::col(read).is_null()).add(Expr::col(("message", "timestamp")).gt(Expr::col(read))),
             )
             .to_owned();
-        let open_tasks = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from("task")
-            .and_where(Expr::col(("task", "user_id")).equals(("user", "id")))
-            .and_where(Expr::col(("task", "complete")).eq(false))
-            .to_owned();
+        let open_tasks =
+            count_per_user("task", "user_id").and_where(Expr::col(("task", "complete")).eq(false)).to_owned();
         select_user()
             .expr_as(Expr::from(unread), "unread_messages")
             .expr_as(Expr::from(open_tasks), "open_tasks")
