@@ -300,13 +300,7 @@ fn print_table(out: &Output, header: &[&str], rows: impl Iterator<Item = Vec<Str
 
 /// Prints a startup error to stderr, with its causes.
 pub(crate) fn report_startup_error(err: &Error) {
-    let mut text = format!("error: {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str("\n  caused by: ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let text = format!("error: {}", crate::error::error_chain(err, "\n  caused by: "));
     #[expect(clippy::print_stderr, reason = "the CLI reports its own failure to the terminal")]
     {
         eprintln!("{text}");

@@ -16,6 +16,42 @@ use http::{HeaderMap, StatusCode};
 /// A boxed error from an extension, a store or a service.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// `err`'s message followed by each of its sources' (`err.source()` and theirs), joined by
+/// `separator`: the whole cause in one line for a log or an error message, where `Display` of
+/// many errors (an HTTP client's, a driver's) names only the outermost step.
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::error::error_chain;
+///
+/// #[derive(Debug)]
+/// struct Send(std::io::Error);
+/// impl std::fmt::Display for Send {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("error sending request")
+///     }
+/// }
+/// impl std::error::Error for Send {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+/// let sent = Send(std::io::Error::other("connection refused"));
+/// assert_eq!(error_chain(&sent, ": "), "error sending request: connection refused");
+/// ```
+#[must_use]
+pub fn error_chain(err: &dyn std::error::Error, separator: &str) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(separator);
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// An error that stops an app from building or starting.
 ///
 /// Each variant's message says what to change.

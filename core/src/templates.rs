@@ -157,14 +157,7 @@ fn url_for(urls: &UrlMap, endpoint: &str, kwargs: &Kwargs) -> Result<String, min
 impl From<minijinja::Error> for HttpError {
     fn from(err: minijinja::Error) -> Self {
         // The template error (with file and line) goes to the log; the client sees a plain 500.
-        let mut text = format!("template error: {err}");
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        HttpError::internal(text)
+        HttpError::internal(format!("template error: {}", crate::error::error_chain(&err, ": ")))
     }
 }
 

@@ -152,14 +152,7 @@ impl MailError {
 
 /// An error with its sources, for messages that name the root cause.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
+    phial_core::error::error_chain(err, ": ")
 }
 
 impl From<MailError> for HttpError {

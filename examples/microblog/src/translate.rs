@@ -171,14 +171,7 @@ impl Translator {
 /// An error with its sources, `a: b: c` (reqwest's own text is only the outermost, such as
 /// "error sending request").
 fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    phial::error::error_chain(err, ": ")
 }
 
 /// Registers a [`Translator`] made from `[microblog]`; a bad `translator_url` or
