@@ -126,35 +126,37 @@ impl From<PostRow> for PostView {
 
 /// `2024-05-01T12:00:00.123456Z`: a naive UTC time for the browser to show in local time.
 pub fn iso_utc(at: PrimitiveDateTime) -> String {
-    let at = at.assume_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.microsecond()
-    )
+    datetime_text(at, 'T', Micros::Always, "Z")
 }
 
 /// Python's `datetime.isoformat()` of a naive UTC time, then `suffix` (`"Z"` as the posts
 /// export writes it, `"+00:00"` as an aware UTC time prints): microseconds only when not zero.
 pub fn python_isoformat(at: PrimitiveDateTime, suffix: &str) -> String {
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+    datetime_text(at, 'T', Micros::UnlessZero, suffix)
+}
+
+/// Whether [`datetime_text`] writes the microseconds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Micros {
+    Always,
+    UnlessZero,
+}
+
+/// `YYYY-MM-DD`, `separator`, `HH:MM:SS`, `.ffffff` as `micros` says, then `suffix`.
+fn datetime_text(at: PrimitiveDateTime, separator: char, micros: Micros, suffix: &str) -> String {
+    let fraction = match (micros, at.microsecond()) {
+        (Micros::UnlessZero, 0) => String::new(),
+        (_, micro) => format!(".{micro:06}"),
+    };
+    format!(
+        "{:04}-{:02}-{:02}{separator}{:02}:{:02}:{:02}{fraction}{suffix}",
         at.year(),
         u8::from(at.month()),
         at.day(),
         at.hour(),
         at.minute(),
         at.second()
-    );
-    match at.microsecond() {
-        0 => format!("{base}{suffix}"),
-        micros => format!("{base}.{micros:06}{suffix}"),
-    }
+    )
 }
 
 /// Now, as a naive UTC time with microseconds (what Python's `datetime` holds).
@@ -172,17 +174,8 @@ pub fn timestamp_value(backend: Backend, at: PrimitiveDateTime) -> Expr {
 /// [`timestamp_value`] as a [`Value`], for [`Prepared`] statements.
 pub fn timestamp_bound(backend: Backend, at: PrimitiveDateTime) -> Value {
     if backend == Backend::Sqlite {
-        let text = format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second(),
-            at.microsecond()
-        );
-        Value::from(text)
+        // SQLAlchemy's SQLite format, `2024-01-02 03:04:05.123456`.
+        Value::from(datetime_text(at, ' ', Micros::Always, ""))
     } else {
         Value::from(at)
     }
@@ -766,4 +759,23 @@ pub async fn posts_for_export(db: &Db, user_id: i32) -> Result<Vec<(String, Prim
         .order_by("id", Order::Asc)
         .to_owned();
     db.fetch_all(&select).await
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn timestamps_print_as_the_browser_python_and_sqlalchemy_read_them() {
+        let with_micros = datetime!(2024-01-02 03:04:05.123456);
+        let whole = datetime!(2024-01-02 03:04:05);
+        assert_eq!(iso_utc(with_micros), "2024-01-02T03:04:05.123456Z");
+        assert_eq!(iso_utc(whole), "2024-01-02T03:04:05.000000Z");
+        assert_eq!(python_isoformat(with_micros, "+00:00"), "2024-01-02T03:04:05.123456+00:00");
+        assert_eq!(python_isoformat(whole, "Z"), "2024-01-02T03:04:05Z");
+        assert_eq!(timestamp_bound(Backend::Sqlite, whole), Value::from("2024-01-02 03:04:05.000000"));
+        assert_eq!(timestamp_bound(Backend::Postgres, whole), Value::from(whole));
+    }
 }
