@@ -73,6 +73,13 @@ pub struct SessionConfig {
     /// is an error (500, logged) rather than a cookie the browser silently drops. `0` turns the
     /// check off. Flask: `MAX_COOKIE_SIZE`, default 4093.
     pub max_cookie_size: usize,
+    /// How many cookie sessions each process keeps verified and parsed, by cookie value, so a
+    /// browser's next request with the same cookie skips the signature check and the JSON
+    /// parse; `0` turns the cache off. A hit is checked for age like any cookie, values are
+    /// compared in constant time, and cookies over 1 KiB are not kept, which bounds the memory
+    /// to about `decoded_cache` KiB plus the parsed values. Cookie sessions only (a server-side
+    /// store's cookie holds just an id). Default 1024. No Flask equivalent.
+    pub decoded_cache: usize,
 }
 
 impl Default for SessionConfig {
@@ -89,6 +96,7 @@ impl Default for SessionConfig {
             refresh_each_request: true,
             store: Self::COOKIE_STORE.to_owned(),
             max_cookie_size: 4093,
+            decoded_cache: 1024,
         }
     }
 }

@@ -136,6 +136,14 @@ impl CookieSigner {
         self.sign_at(payload, SystemTime::now())
     }
 
+    /// Signs `payload` with the current key and the current time, and returns the issue time
+    /// the value carries (whole seconds), as [`verify`](Self::verify) will read it.
+    pub(crate) fn sign_now(&self, payload: &[u8]) -> (String, SystemTime) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |age| age.as_secs());
+        let issued_at = UNIX_EPOCH + Duration::from_secs(now);
+        (self.sign_at(payload, issued_at), issued_at)
+    }
+
     /// Signs `payload` as if issued at `issued_at`: for tests that need an old (expired) value
     /// without waiting.
     ///

@@ -88,7 +88,7 @@ impl Session {
     pub fn flash_with(&self, category: impl Into<String>, message: impl Into<String>) {
         let pair = Value::Array(vec![Value::String(category.into()), Value::String(message.into())]);
         self.with_state(|state, shared| {
-            let data = &mut state.record(shared).data;
+            let data = &mut state.record_mut(shared).data;
             let flashes = data.entry(FLASHES_KEY).or_insert_with(|| Value::Array(Vec::new()));
             match flashes {
                 Value::Array(list) => list.push(pair),
@@ -120,7 +120,7 @@ impl Session {
     pub fn get_flashed_messages(&self, category_filter: &[&str]) -> Vec<FlashMessage> {
         self.with_state(|state, shared| {
             if state.flashes.is_none() {
-                let stored = state.record(shared).data.remove(FLASHES_KEY);
+                let stored = state.take(shared, FLASHES_KEY);
                 state.modified |= stored.is_some();
                 let flashes = match stored {
                     Some(Value::Array(list)) => list.into_iter().filter_map(FlashMessage::from_stored).collect(),

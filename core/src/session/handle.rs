@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::cache::DecodedCookies;
 use super::config::SessionConfig;
 use super::cookie::CookieSigner;
 use super::flash::FlashMessage;
@@ -27,6 +28,8 @@ pub(super) struct Shared {
     pub(super) secure: bool,
     pub(super) store: Option<Arc<dyn SessionStore>>,
     pub(super) store_timeout: Duration,
+    /// Cookie sessions verified before, by cookie value; `None` when turned off.
+    pub(super) cache: Option<Arc<DecodedCookies>>,
 }
 
 /// The prefix of session keys that [`Session::cycle_id`] removes: values that belong to one
@@ -116,7 +119,8 @@ pub(super) type AfterResponse = Box<dyn FnOnce(&mut axum::response::Response) + 
 
 /// A decoded or loaded session.
 pub(super) struct Loaded {
-    pub(super) record: Record,
+    /// Shared with the cache of decoded cookies; copied when the request first changes it.
+    pub(super) record: Arc<Record>,
     /// The server-side id; `None` for cookie sessions and sessions not stored yet.
     pub(super) id: Option<SessionId>,
     /// Whether the cookie was verified by a fallback key, so it must be signed again.
@@ -125,13 +129,31 @@ pub(super) struct Loaded {
 
 impl Loaded {
     fn new_session(config: &SessionConfig) -> Self {
-        Self { record: Record::new(Map::new(), config.permanent), id: None, resign: false }
+        Self { record: Arc::new(Record::new(Map::new(), config.permanent)), id: None, resign: false }
     }
 }
 
 impl State {
     /// The contents, decoding the cookie on first use.
-    pub(super) fn record(&mut self, shared: &Shared) -> &mut Record {
+    pub(super) fn record(&mut self, shared: &Shared) -> &Record {
+        self.loaded(shared)
+    }
+
+    /// The contents to change, decoding the cookie on first use; copied first when the
+    /// cache of decoded cookies shares them.
+    pub(super) fn record_mut(&mut self, shared: &Shared) -> &mut Record {
+        Arc::make_mut(self.loaded(shared))
+    }
+
+    /// Removes and returns the value under `key`, copying shared contents only when there is one.
+    pub(super) fn take(&mut self, shared: &Shared, key: &str) -> Option<Value> {
+        if !self.record(shared).data.contains_key(key) {
+            return None;
+        }
+        self.record_mut(shared).data.remove(key)
+    }
+
+    fn loaded(&mut self, shared: &Shared) -> &mut Arc<Record> {
         let loaded = match self.loaded.take() {
             Some(loaded) => loaded,
             None if shared.store.is_some() => {
@@ -148,7 +170,11 @@ impl State {
 
 fn decode_cookie(shared: &Shared, raw: Option<&str>) -> Loaded {
     let Some(raw) = raw else { return Loaded::new_session(&shared.config) };
-    let verified = match shared.signer.verify(raw, shared.config.lifetime_duration()) {
+    let max_age = shared.config.lifetime_duration();
+    if let Some(hit) = shared.cache.as_ref().and_then(|cache| cache.get(raw, max_age)) {
+        return Loaded { record: hit.record, id: None, resign: hit.resign };
+    }
+    let verified = match shared.signer.verify(raw, max_age) {
         Ok(verified) => verified,
         Err(reason) => {
             tracing::debug!(%reason, "session cookie refused; starting an empty session");
@@ -160,7 +186,11 @@ fn decode_cookie(shared: &Shared, raw: Option<&str>) -> Loaded {
         return Loaded::new_session(&shared.config);
     };
     let permanent = data.remove(PERMANENT_KEY) == Some(Value::Bool(true));
-    Loaded { record: Record::new(data, permanent), id: None, resign: verified.used_fallback }
+    let record = Arc::new(Record::new(data, permanent));
+    if let Some(cache) = &shared.cache {
+        cache.put(raw, Arc::clone(&record), verified.issued_at, verified.used_fallback);
+    }
+    Loaded { record, id: None, resign: verified.used_fallback }
 }
 
 impl Session {
@@ -211,7 +241,7 @@ impl Session {
         let loaded = match raw.as_deref().and_then(|raw| verified_id(shared, raw)) {
             None => Loaded::new_session(&shared.config),
             Some((id, resign)) => match bounded(shared.store_timeout, "load", store.load(&id)).await? {
-                Some(record) => Loaded { record, id: Some(id), resign },
+                Some(record) => Loaded { record: Arc::new(record), id: Some(id), resign },
                 None => Loaded::new_session(&shared.config),
             },
         };
@@ -274,7 +304,7 @@ impl Session {
         let value = serde_json::to_value(value)
             .map_err(|err| HttpError::internal(format!("session value for key `{key}` cannot be serialized: {err}")))?;
         self.with_state(|state, shared| {
-            state.record(shared).data.insert(key, value);
+            state.record_mut(shared).data.insert(key, value);
             state.modified = true;
         });
         Ok(())
@@ -296,7 +326,7 @@ impl Session {
     #[must_use]
     pub fn remove(&self, key: &str) -> bool {
         self.with_state(|state, shared| {
-            let removed = state.record(shared).data.remove(key).is_some();
+            let removed = state.take(shared, key).is_some();
             state.modified |= removed;
             removed
         })
@@ -319,7 +349,7 @@ impl Session {
     #[must_use]
     pub fn pop<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         let value = self.with_state(|state, shared| {
-            let value = state.record(shared).data.remove(key);
+            let value = state.take(shared, key);
             state.modified |= value.is_some();
             value
         })?;
@@ -349,10 +379,13 @@ impl Session {
     pub fn clear(&self) {
         self.with_state(|state, shared| {
             let record = state.record(shared);
-            let changed = !record.data.is_empty() || record.permanent != shared.config.permanent;
+            if record.data.is_empty() && record.permanent == shared.config.permanent {
+                return;
+            }
+            let record = state.record_mut(shared);
             record.data.clear();
             record.permanent = shared.config.permanent;
-            state.modified |= changed;
+            state.modified = true;
         });
     }
 
@@ -385,10 +418,10 @@ impl Session {
     /// ```
     pub fn set_permanent(&self, permanent: bool) {
         self.with_state(|state, shared| {
-            let record = state.record(shared);
-            let changed = record.permanent != permanent;
-            record.permanent = permanent;
-            state.modified |= changed;
+            if state.record(shared).permanent != permanent {
+                state.record_mut(shared).permanent = permanent;
+                state.modified = true;
+            }
         });
     }
 
@@ -420,7 +453,9 @@ impl Session {
     /// ```
     pub fn cycle_id(&self) {
         self.with_state(|state, shared| {
-            state.record(shared).data.retain(|key, _| !key.starts_with(PER_LOGIN_PREFIX));
+            if state.record(shared).data.keys().any(|key| key.starts_with(PER_LOGIN_PREFIX)) {
+                state.record_mut(shared).data.retain(|key, _| !key.starts_with(PER_LOGIN_PREFIX));
+            }
             state.cycle = true;
             state.modified = true;
         });
@@ -580,6 +615,7 @@ impl Session {
             secure: false,
             store: None,
             store_timeout: Duration::from_secs(1),
+            cache: None,
         };
         Self::new(Arc::new(shared), raw)
     }
@@ -670,6 +706,55 @@ mod tests {
         assert_eq!(session.get::<u32>("k"), Some(5));
         assert!(session.permanent());
         assert!(!session.contains(PERMANENT_KEY));
+    }
+
+    /// A cookie session sharing `cache` with other sessions of the same (test) layer.
+    fn cached_session(cache: &Arc<DecodedCookies>, raw: &str) -> Session {
+        let signer = CookieSigner::new(&Secret::new("test key"), &[]).expect("non-empty key");
+        let shared = Shared {
+            signer,
+            config: SessionConfig::default(),
+            secure: false,
+            store: None,
+            store_timeout: Duration::from_secs(1),
+            cache: Some(Arc::clone(cache)),
+        };
+        Session::new(Arc::new(shared), Some(raw.to_owned()))
+    }
+
+    #[test]
+    fn a_decoded_cookie_is_cached_and_changes_of_one_request_stay_out_of_the_cache() {
+        let cache = Arc::new(DecodedCookies::new(16).expect("cache"));
+        let signer = CookieSigner::new(&Secret::new("test key"), &[]).expect("non-empty key");
+        let raw = signer.sign(br#"{"k":5,"_permanent":true}"#);
+        let max_age = SessionConfig::default().lifetime_duration();
+        assert!(cache.get(&raw, max_age).is_none());
+
+        let first = cached_session(&cache, &raw);
+        assert_eq!(first.get::<u32>("k"), Some(5));
+        let hit = cache.get(&raw, max_age).expect("verified once, then cached");
+        assert_eq!(hit.record.data["k"], 5);
+        assert!(hit.record.permanent);
+        // The next request with the same cookie shares the cached contents...
+        let second = cached_session(&cache, &raw);
+        assert_eq!(second.get::<u32>("k"), Some(5));
+        assert!(Arc::ptr_eq(&second.lock_state().loaded.as_ref().expect("decoded").record, &hit.record));
+        // ... and its changes are its own.
+        second.insert("k", 6).expect("serializable");
+        assert!(second.remove("k"));
+        second.set_permanent(false);
+        assert_eq!(cache.get(&raw, max_age).expect("still cached").record.data["k"], 5);
+        assert_eq!(cached_session(&cache, &raw).get::<u32>("k"), Some(5));
+        assert!(cached_session(&cache, &raw).permanent());
+    }
+
+    #[test]
+    fn a_cookie_that_fails_verification_is_not_cached() {
+        let cache = Arc::new(DecodedCookies::new(16).expect("cache"));
+        let other = CookieSigner::new(&Secret::new("another key"), &[]).expect("non-empty key");
+        let raw = other.sign(br#"{"k":5}"#);
+        assert_eq!(cached_session(&cache, &raw).get::<u32>("k"), None);
+        assert!(cache.get(&raw, Duration::from_mins(1)).is_none());
     }
 
     #[test]

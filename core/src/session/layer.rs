@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tower::{Layer, Service};
 
+use super::cache::DecodedCookies;
 use super::config::{SameSite, SessionConfig};
 use super::cookie::CookieSigner;
 use super::handle::{Session, SessionSlot, Shared, State};
@@ -97,7 +98,9 @@ impl SessionLayer {
         secure: bool,
         store: Option<Arc<dyn SessionStore>>,
     ) -> Self {
-        Self { shared: Arc::new(Shared { signer, config, secure, store, store_timeout: DEFAULT_STORE_TIMEOUT }) }
+        // Server-side sessions keep only a signed id in the cookie: nothing worth caching.
+        let cache = if store.is_none() { DecodedCookies::new(config.decoded_cache).map(Arc::new) } else { None };
+        Self { shared: Arc::new(Shared { signer, config, secure, store, store_timeout: DEFAULT_STORE_TIMEOUT, cache }) }
     }
 
     /// Bounds each store call (load, save, delete) by `timeout`; past it the request gets a
@@ -266,7 +269,7 @@ fn finish(session: &Session, mut response: Response) -> Finish {
         None => Finish::Done(write_cookie(&shared, &loaded.record, response)),
         Some(store) => {
             let (old, keep) = if *cycle { (loaded.id.take(), None) } else { (None, loaded.id.clone()) };
-            let job = SaveJob { old, keep, record: loaded.record.clone() };
+            let job = SaveJob { old, keep, record: Arc::clone(&loaded.record) };
             Finish::Store(Box::pin(save_session(Arc::clone(store), shared, job, response)))
         }
     }
@@ -276,7 +279,7 @@ fn finish(session: &Session, mut response: Response) -> Finish {
 struct SaveJob {
     old: Option<SessionId>,
     keep: Option<SessionId>,
-    record: Record,
+    record: Arc<Record>,
 }
 
 /// Saves a server-side session (after deleting a cycled-away id) and sets its signed id.
@@ -331,13 +334,19 @@ fn is_false(value: &bool) -> bool {
     !value
 }
 
-/// Signs a cookie session's contents into the cookie.
-fn write_cookie(shared: &Shared, record: &Record, response: Response) -> Response {
+/// Signs a cookie session's contents into the cookie, and keeps them decoded for the
+/// browser's next request.
+fn write_cookie(shared: &Shared, record: &Arc<Record>, response: Response) -> Response {
     let payload = CookiePayload { permanent: record.permanent, data: &record.data };
-    match serde_json::to_vec(&payload) {
-        Ok(payload) => set_cookie(shared, &shared.signer.sign(&payload), record.permanent, response),
-        Err(err) => HttpError::internal(format!("session cannot be serialized: {err}")).into_response(),
+    let payload = match serde_json::to_vec(&payload) {
+        Ok(payload) => payload,
+        Err(err) => return HttpError::internal(format!("session cannot be serialized: {err}")).into_response(),
+    };
+    let (value, issued_at) = shared.signer.sign_now(&payload);
+    if let Some(cache) = &shared.cache {
+        cache.put(&value, Arc::clone(record), issued_at, false);
     }
+    set_cookie(shared, &value, record.permanent, response)
 }
 
 /// Adds the session cookie with `value`, or answers 500 when it is too large for browsers.

@@ -28,6 +28,14 @@
 //! bounded (see [`SessionLayer::store_timeout`]): a store that is down makes requests that use
 //! the session answer 503, never hang, and they work again once the store is back.
 //!
+//! # Cost of a cookie session
+//!
+//! A browser sends the same cookie until its session changes, so each process keeps the last
+//! `app.session.decoded_cache` (1024) cookie sessions it verified or wrote, parsed, by cookie
+//! value: a request with a known cookie skips the HMAC check and the JSON parse, and shares the
+//! parsed values until it changes them (then it gets its own copy). A known cookie is still
+//! refused once older than the lifetime; see [`SessionConfig::decoded_cache`] for the bounds.
+//!
 //! # Examples
 //!
 //! ```
@@ -90,6 +98,7 @@
 //!   rotation completes on each user's next visit.
 //! - `_permanent` is kept out of the values (`get("_permanent")` is `None`).
 
+mod cache;
 mod config;
 mod cookie;
 mod flash;

@@ -198,6 +198,57 @@ async fn cookie_signed_with_a_fallback_key_is_accepted_and_signed_again_with_the
 }
 
 #[tokio::test]
+async fn a_cookie_read_again_gives_the_same_session_and_a_change_made_through_it_stays_with_its_new_cookie() {
+    let app = cookie_app();
+    let first = pair(&set_cookie(&send(&app, "/set", None).await).expect("cookie written"));
+    for _ in 0..3 {
+        assert_eq!(body(send(&app, "/get", Some(&first)).await).await, "alice");
+    }
+    let second = pair(&set_cookie(&send(&app, "/set-per-login", Some(&first)).await).expect("cookie written"));
+    assert_ne!(first, second);
+    assert_eq!(body(send(&app, "/per-login", Some(&first)).await).await, "none");
+    assert_eq!(body(send(&app, "/per-login", Some(&second)).await).await, "s3cret");
+    assert_eq!(body(send(&app, "/get", Some(&second)).await).await, "alice");
+    // A cleared session's emptiness stays with that request too.
+    assert!(set_cookie(&send(&app, "/clear", Some(&second)).await).is_some());
+    assert_eq!(body(send(&app, "/per-login", Some(&second)).await).await, "s3cret");
+}
+
+#[tokio::test]
+async fn a_cookie_read_before_is_still_refused_once_it_outlives_the_lifetime() {
+    // Issued 58 s before a 60 s lifetime ends: accepted (and kept decoded) now, refused in 3 s.
+    let config = SessionConfig { lifetime: 60, ..SessionConfig::default() };
+    let issued = SystemTime::now() - Duration::from_secs(58);
+    let cookie = format!("session={}", signer().sign_at(br#"{"user":"alice"}"#, issued));
+    let app = app(config, false, None);
+    assert_eq!(body(send(&app, "/get", Some(&cookie)).await).await, "alice");
+    assert_eq!(body(send(&app, "/get", Some(&cookie)).await).await, "alice");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(body(send(&app, "/get", Some(&cookie)).await).await, "none");
+}
+
+#[tokio::test]
+async fn a_fallback_signed_cookie_read_again_is_signed_again_each_time() {
+    let old = CookieSigner::new(&Secret::new("old key"), &[]).expect("non-empty key");
+    let cookie = format!("session={}", old.sign(br#"{"user":"alice"}"#));
+    let rotated = CookieSigner::new(&Secret::new(KEY), &[Secret::new("old key")]).expect("non-empty keys");
+    let app = routes().layer(SessionLayer::new(rotated, SessionConfig::default(), false, None));
+    for _ in 0..2 {
+        let response = send(&app, "/get", Some(&cookie)).await;
+        assert!(set_cookie(&response).is_some(), "a cookie under a fallback key is signed again");
+        assert_eq!(body(response).await, "alice");
+    }
+}
+
+#[tokio::test]
+async fn sessions_work_with_the_decoded_cache_turned_off() {
+    let app = app(SessionConfig { decoded_cache: 0, ..SessionConfig::default() }, false, None);
+    let cookie = pair(&set_cookie(&send(&app, "/set", None).await).expect("cookie written"));
+    assert_eq!(body(send(&app, "/get", Some(&cookie)).await).await, "alice");
+    assert_eq!(body(send(&app, "/get", Some(&cookie)).await).await, "alice");
+}
+
+#[tokio::test]
 async fn cookie_signed_with_an_unknown_key_gives_an_empty_session() {
     let stranger = CookieSigner::new(&Secret::new("someone else's key"), &[]).expect("non-empty key");
     let cookie = format!("session={}", stranger.sign(br#"{"user":"alice"}"#));

@@ -1,0 +1,156 @@
+//! [`DecodedCookies`]: cookie sessions already verified and parsed, kept by cookie value.
+//!
+//! A browser sends the same session cookie on every request until the session changes, and
+//! checking its signature and parsing its JSON again costs more than the rest of a small
+//! request. The cache maps the exact cookie value to its contents:
+//!
+//! - A hit is as good as verifying: the same bytes verified before, under the same keys (a
+//!   layer's keys never change), and the value's age is checked again on every hit.
+//! - Values are compared in constant time, so a probe learns nothing of a cached cookie.
+//! - The slot is chosen by a keyed hash of the value's last bytes (the signature), so an
+//!   attacker cannot aim at another user's slot; a collision only evicts.
+//! - It is direct-mapped: a fixed number of slots, a new value replaces what its slot held. No
+//!   eviction bookkeeping, memory bounded by `slots × MAX_VALUE_LEN` plus the parsed contents.
+//! - Contents are shared (`Arc`) and copied only when a request changes them.
+
+use std::hash::BuildHasher as _;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use subtle::ConstantTimeEq as _;
+
+use super::store::Record;
+
+/// Cookie values longer than this are not kept: sessions that large are rare and usually
+/// change on every request (flashes), and the cap bounds the cache's memory.
+pub(super) const MAX_VALUE_LEN: usize = 1024;
+
+/// How many trailing bytes of a value choose its slot: part of the base64 signature.
+const HASHED_TAIL: usize = 16;
+
+/// A session the cache hands back: its contents and whether a fallback key verified it.
+pub(super) struct Hit {
+    pub(super) record: Arc<Record>,
+    pub(super) resign: bool,
+}
+
+struct Entry {
+    value: Box<str>,
+    record: Arc<Record>,
+    issued_at: SystemTime,
+    resign: bool,
+}
+
+/// Verified cookie sessions by cookie value; see the module documentation.
+pub(super) struct DecodedCookies {
+    slots: Box<[Mutex<Option<Entry>>]>,
+    hasher: std::hash::RandomState,
+}
+
+impl DecodedCookies {
+    /// A cache of `slots` entries (rounded up to a power of two), or `None` for `0`.
+    pub(super) fn new(slots: usize) -> Option<Self> {
+        if slots == 0 {
+            return None;
+        }
+        let slots = slots.checked_next_power_of_two().unwrap_or(1 << (usize::BITS - 1));
+        Some(Self { slots: (0..slots).map(|_| Mutex::new(None)).collect(), hasher: std::hash::RandomState::new() })
+    }
+
+    fn slot(&self, value: &str) -> &Mutex<Option<Entry>> {
+        let tail = &value.as_bytes()[value.len().saturating_sub(HASHED_TAIL)..];
+        // Truncation is the point: the slot is the hash's low bits.
+        #[expect(clippy::cast_possible_truncation, reason = "only the low bits choose the slot")]
+        let index = self.hasher.hash_one(tail) as usize & (self.slots.len() - 1);
+        &self.slots[index]
+    }
+
+    /// The contents of `value` if it was verified before and is not older than `max_age`.
+    pub(super) fn get(&self, value: &str, max_age: Duration) -> Option<Hit> {
+        if value.len() > MAX_VALUE_LEN {
+            return None;
+        }
+        let slot = self.slot(value).lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = slot.as_ref()?;
+        if !bool::from(entry.value.as_bytes().ct_eq(value.as_bytes())) {
+            return None;
+        }
+        // Anything but a known age within bounds (a clock that went back, say) goes the long way.
+        let age = SystemTime::now().duration_since(entry.issued_at).ok()?;
+        (age <= max_age).then(|| Hit { record: Arc::clone(&entry.record), resign: entry.resign })
+    }
+
+    /// Keeps `value`'s contents, verified (or just signed) with the issue time it carries.
+    pub(super) fn put(&self, value: &str, record: Arc<Record>, issued_at: SystemTime, resign: bool) {
+        if value.len() > MAX_VALUE_LEN {
+            return;
+        }
+        let entry = Entry { value: value.into(), record, issued_at, resign };
+        // The old entry is dropped after the lock is released.
+        let _old = self.slot(value).lock().unwrap_or_else(PoisonError::into_inner).replace(entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    const HOUR: Duration = Duration::from_hours(1);
+
+    fn record(n: i64) -> Arc<Record> {
+        let mut data = Map::new();
+        data.insert("n".to_owned(), Value::from(n));
+        Arc::new(Record::new(data, false))
+    }
+
+    #[test]
+    fn zero_slots_is_no_cache_and_others_round_up_to_a_power_of_two() {
+        assert!(DecodedCookies::new(0).is_none());
+        assert_eq!(DecodedCookies::new(1000).expect("cache").slots.len(), 1024);
+        assert_eq!(DecodedCookies::new(1).expect("cache").slots.len(), 1);
+    }
+
+    #[test]
+    fn a_kept_value_is_found_and_any_other_value_is_not() {
+        let cache = DecodedCookies::new(64).expect("cache");
+        cache.put("payload.time.signature1", record(1), SystemTime::now(), true);
+        let hit = cache.get("payload.time.signature1", HOUR).expect("hit");
+        assert_eq!(hit.record.data["n"], 1);
+        assert!(hit.resign);
+        for other in ["payload.time.signature2", "payload.time.signature", "xpayload.time.signature1", ""] {
+            assert!(cache.get(other, HOUR).is_none(), "{other:?} found");
+        }
+    }
+
+    #[test]
+    fn an_entry_past_max_age_or_from_the_future_is_not_a_hit() {
+        let cache = DecodedCookies::new(64).expect("cache");
+        cache.put("old", record(1), SystemTime::now() - 2 * HOUR, false);
+        assert!(cache.get("old", HOUR).is_none());
+        assert!(cache.get("old", 3 * HOUR).is_some());
+        cache.put("ahead", record(2), SystemTime::now() + HOUR, false);
+        assert!(cache.get("ahead", 3 * HOUR).is_none());
+    }
+
+    #[test]
+    fn one_slot_keeps_the_latest_value_only() {
+        let cache = DecodedCookies::new(1).expect("cache");
+        cache.put("first", record(1), SystemTime::now(), false);
+        cache.put("second", record(2), SystemTime::now(), false);
+        assert!(cache.get("first", HOUR).is_none());
+        assert_eq!(cache.get("second", HOUR).expect("hit").record.data["n"], 2);
+    }
+
+    #[test]
+    fn values_over_the_size_cap_are_not_kept() {
+        let cache = DecodedCookies::new(64).expect("cache");
+        let long = "x".repeat(MAX_VALUE_LEN + 1);
+        cache.put(&long, record(1), SystemTime::now(), false);
+        assert!(cache.get(&long, HOUR).is_none());
+        let longest = "y".repeat(MAX_VALUE_LEN);
+        cache.put(&longest, record(1), SystemTime::now(), false);
+        assert!(cache.get(&longest, HOUR).is_some());
+    }
+}
