@@ -26,14 +26,20 @@ use http::header::{COOKIE, HeaderValue, VARY};
 /// assert_eq!(cookie(&headers, "missing"), None);
 /// ```
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
+    // Bytes, not `HeaderValue::to_str`: that checks the whole header (every cookie of the
+    // site) on each lookup; only the value found needs checking.
+    let value = headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim().trim_matches('"'))
+        .flat_map(|header| header.as_bytes().split(|&byte| byte == b';'))
+        .find_map(|pair| pair.trim_ascii_start().strip_prefix(name.as_bytes())?.strip_prefix(b"="))?;
+    let value = value.trim_ascii();
+    let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
+    // What `HeaderValue::to_str` accepts: visible ASCII, spaces and tabs.
+    if !value.iter().all(|&byte| byte == b'\t' || (b' '..0x7f).contains(&byte)) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
 }
 
 /// The client's address: the peer's, or, behind `trusted_proxies` proxies that each append the
@@ -148,8 +154,29 @@ mod tests {
 
     #[test]
     fn cookie_names_match_exactly() {
-        let headers = headers(&[("cookie", "xsession=1; session2=2")]);
+        let headers = headers(&[("cookie", "xsession=1; session2=2; session =3")]);
         assert_eq!(cookie(&headers, "session"), None);
+    }
+
+    #[test]
+    fn values_lose_surrounding_spaces_and_one_pair_of_quotes() {
+        let headers = headers(&[("cookie", "a= 1 ;b=\"2.3\";c=\"\";d=;e=\"x")]);
+        assert_eq!(cookie(&headers, "a"), Some("1"));
+        assert_eq!(cookie(&headers, "b"), Some("2.3"));
+        assert_eq!(cookie(&headers, "c"), Some(""));
+        assert_eq!(cookie(&headers, "d"), Some(""));
+        assert_eq!(cookie(&headers, "e"), Some("\"x"));
+    }
+
+    #[test]
+    fn only_the_value_found_must_be_visible_ascii() {
+        let mut headers = HeaderMap::new();
+        let value =
+            HeaderValue::from_bytes(b"other=caf\xc3\xa9; session=abc; quoted=\"\xff\"").expect("obs-text is allowed");
+        headers.insert(COOKIE, value);
+        assert_eq!(cookie(&headers, "session"), Some("abc"));
+        assert_eq!(cookie(&headers, "other"), None);
+        assert_eq!(cookie(&headers, "quoted"), None);
     }
 
     #[test]
