@@ -28,18 +28,27 @@ use http::header::{COOKIE, HeaderValue, VARY};
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     // Bytes, not `HeaderValue::to_str`: that checks the whole header (every cookie of the
     // site) on each lookup; only the value found needs checking.
-    let value = headers
-        .get_all(COOKIE)
-        .iter()
-        .flat_map(|header| header.as_bytes().split(|&byte| byte == b';'))
-        .find_map(|pair| pair.trim_ascii_start().strip_prefix(name.as_bytes())?.strip_prefix(b"="))?;
+    let value = headers.get_all(COOKIE).iter().find_map(|header| find_cookie(header.as_bytes(), name.as_bytes()))?;
     let value = value.trim_ascii();
     let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
-    // What `HeaderValue::to_str` accepts: visible ASCII, spaces and tabs.
-    if !value.iter().all(|&byte| byte == b'\t' || (b' '..0x7f).contains(&byte)) {
+    // A `HeaderValue` holds no control characters but tabs, so ASCII is what `to_str` accepts.
+    if !value.is_ascii() {
         return None;
     }
     std::str::from_utf8(value).ok()
+}
+
+/// The raw value of the first `name=value` pair in one `Cookie` header.
+fn find_cookie<'a>(header: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let mut rest = header;
+    loop {
+        let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+        let (pair, after) = rest.split_at(end);
+        if let Some(value) = pair.trim_ascii_start().strip_prefix(name).and_then(|v| v.strip_prefix(b"=")) {
+            return Some(value);
+        }
+        rest = after.get(1..)?;
+    }
 }
 
 /// The client's address: the peer's, or, behind `trusted_proxies` proxies that each append the
