@@ -23,6 +23,8 @@ use phial_core::{Error, HttpError, Secret, axum, tower};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
+use crate::form::{BodyKind, body_kind};
+
 /// The session key of the CSRF secret (a per-login key: `cycle_id` removes it).
 pub const CSRF_SESSION_KEY: &str = "_per_login.csrf";
 
@@ -459,21 +461,40 @@ fn same_origin(headers: &http::HeaderMap) -> Result<(), CsrfError> {
 /// The token field of a form body, and the body to hand on.
 async fn form_token(parts: &Parts, body: Body, config: &CsrfConfig) -> Result<(Option<String>, Body), Response> {
     let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let urlencoded = essence == "application/x-www-form-urlencoded";
-    let multipart = essence == "multipart/form-data";
-    if !urlencoded && !multipart {
+    let kind = body_kind(content_type);
+    let urlencoded = kind == BodyKind::Urlencoded;
+    if !urlencoded && kind != BodyKind::Multipart {
         return Ok((None, body));
     }
     let bytes = axum::body::to_bytes(body, config.max_form_bytes).await.map_err(|_| {
         HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large to check its CSRF token.").into_response()
     })?;
     let token = if urlencoded {
-        form_urlencoded::parse(&bytes).find(|(name, _)| *name == config.field_name).map(|(_, value)| value.into_owned())
+        urlencoded_field(&bytes, &config.field_name)
     } else {
         multipart_field(content_type, bytes.clone(), &config.field_name).await
     };
     Ok((token, Body::from(bytes)))
+}
+
+/// The first field called `name` of a urlencoded body, decoded. Only names that are escaped
+/// are decoded to be compared, and only the value found: the token scan runs before every
+/// checked handler, which parses the whole form again.
+fn urlencoded_field(body: &[u8], name: &str) -> Option<String> {
+    let mut rest = body;
+    loop {
+        let end = memchr::memchr(b'&', rest).unwrap_or(rest.len());
+        let (pair, after) = rest.split_at(end);
+        let raw_name = memchr::memchr(b'=', pair).map_or(pair, |at| &pair[..at]);
+        let escaped = raw_name.iter().any(|&byte| byte == b'%' || byte == b'+');
+        if (escaped || raw_name == name.as_bytes())
+            && let Some((decoded_name, value)) = form_urlencoded::parse(pair).next()
+            && decoded_name == name
+        {
+            return Some(value.into_owned());
+        }
+        rest = after.get(1..)?;
+    }
 }
 
 async fn multipart_field(content_type: &str, bytes: bytes::Bytes, name: &str) -> Option<String> {
@@ -486,4 +507,40 @@ async fn multipart_field(content_type: &str, bytes: bytes::Bytes, name: &str) ->
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a full parse finds: the first field with the decoded name.
+    fn parsed(body: &[u8], name: &str) -> Option<String> {
+        form_urlencoded::parse(body).find(|(field, _)| field == name).map(|(_, value)| value.into_owned())
+    }
+
+    #[test]
+    fn the_token_scan_finds_what_a_full_parse_finds() {
+        let bodies: [&[u8]; 12] = [
+            b"csrf_token=abc.def&name=x",
+            b"name=x&csrf_token=a%2Eb+c",
+            b"csrf%5Ftoken=escaped&csrf_token=plain",
+            b"csrf+token=space&csrf_token=t",
+            b"&&csrf_token=after-empty-pairs&",
+            b"csrf_token&csrf_token=second",
+            b"csrf_token=&name=x",
+            b"csrf_token=one&csrf_token=two",
+            b"xcsrf_token=no&csrf_tokenx=no",
+            b"name=x",
+            b"",
+            b"csrf_token=%FF%FE",
+        ];
+        for body in bodies {
+            assert_eq!(urlencoded_field(body, "csrf_token"), parsed(body, "csrf_token"), "{}", body.escape_ascii());
+        }
+        assert_eq!(
+            urlencoded_field(b"csrf%5Ftoken=escaped&csrf_token=plain", "csrf_token").as_deref(),
+            Some("escaped")
+        );
+        assert_eq!(urlencoded_field(b"csrf_token&csrf_token=second", "csrf_token").as_deref(), Some(""));
+    }
 }

@@ -289,28 +289,64 @@ fn wants_json(parts: &http::request::Parts) -> bool {
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json") || essence.to_ascii_lowercase().ends_with("+json")
+    body_kind(content_type) == BodyKind::Json
+}
+
+/// What a form body is, by its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// No `Content-Type`.
+    Unnamed,
+    Urlencoded,
+    Multipart,
+    /// `application/json` or any `+json` type.
+    Json,
+    Other,
+}
+
+/// The kind of `content_type`, told by its media type (parameters dropped) in any case, without
+/// allocating: it is read on every form request, twice with CSRF protection.
+pub(crate) fn body_kind(content_type: &str) -> BodyKind {
+    let essence = essence(content_type);
+    let ends_with = |suffix: &str| {
+        essence.len() >= suffix.len()
+            && essence.as_bytes()[essence.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    if essence.is_empty() {
+        BodyKind::Unnamed
+    } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        BodyKind::Urlencoded
+    } else if essence.eq_ignore_ascii_case("multipart/form-data") {
+        BodyKind::Multipart
+    } else if essence.eq_ignore_ascii_case("application/json") || ends_with("+json") {
+        BodyKind::Json
+    } else {
+        BodyKind::Other
+    }
+}
+
+fn essence(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or_default().trim()
 }
 
 /// Reads the body of `request` as form fields, by its content type.
 async fn read_body(request: Request) -> Result<FormData, HttpError> {
-    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    match essence.as_str() {
-        "application/x-www-form-urlencoded" | "" => {
+    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match body_kind(content_type) {
+        BodyKind::Urlencoded | BodyKind::Unnamed => {
             let body = body_bytes(request).await?;
             Ok(FormData::from_urlencoded(&body))
         }
-        "multipart/form-data" => read_multipart(request).await,
-        _ if is_json(&essence) => {
+        BodyKind::Multipart => read_multipart(request).await,
+        BodyKind::Json => {
             let body = body_bytes(request).await?;
             FormData::from_json(&body).map_err(|err| HttpError::bad_request(err.to_string()))
         }
-        other => Err(HttpError::new(
+        BodyKind::Other => Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
-                "A form must be sent as application/x-www-form-urlencoded, multipart/form-data or application/json, not {other}."
+                "A form must be sent as application/x-www-form-urlencoded, multipart/form-data or application/json, not {}.",
+                essence(content_type).to_ascii_lowercase()
             ),
         )),
     }
@@ -411,4 +447,29 @@ where
 /// A `data_required` error when `value` holds no data.
 pub fn data_required(value: &str) -> Result<(), validator::ValidationError> {
     if value.trim().is_empty() { Err(validator::ValidationError::new("data_required")) } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_kinds_are_told_by_media_type_in_any_case() {
+        let cases = [
+            ("", BodyKind::Unnamed),
+            ("  ", BodyKind::Unnamed),
+            ("application/x-www-form-urlencoded", BodyKind::Urlencoded),
+            ("Application/X-WWW-Form-Urlencoded; charset=utf-8", BodyKind::Urlencoded),
+            ("multipart/form-data; boundary=x", BodyKind::Multipart),
+            ("application/json", BodyKind::Json),
+            (" APPLICATION/JSON ; charset=utf-8", BodyKind::Json),
+            ("application/vnd.api+JSON", BodyKind::Json),
+            ("json", BodyKind::Other),
+            ("text/plain", BodyKind::Other),
+            ("application/jsonx", BodyKind::Other),
+        ];
+        for (content_type, kind) in cases {
+            assert_eq!(body_kind(content_type), kind, "{content_type:?}");
+        }
+    }
 }
