@@ -174,6 +174,8 @@ impl IntoResponse for CsrfError {
 pub struct CsrfKeys {
     signer: CookieSigner,
     config: CsrfConfig,
+    /// `config.headers`, parsed once: a name looked up by text is parsed and lowercased anew.
+    header_names: Vec<http::HeaderName>,
 }
 
 impl CsrfKeys {
@@ -181,9 +183,17 @@ impl CsrfKeys {
     ///
     /// # Errors
     ///
-    /// When the secret key is empty.
+    /// When the secret key is empty, or a name in `config.headers` is not a header name.
     pub fn new(secret: &Secret, fallbacks: &[Secret], config: CsrfConfig) -> Result<Self, Error> {
-        Ok(Self { signer: CookieSigner::with_salt("phial.csrf", secret, fallbacks)?, config })
+        let header_names = config
+            .headers
+            .iter()
+            .map(|name| {
+                http::HeaderName::try_from(name.as_str())
+                    .map_err(|_| Error::config("forms.csrf.headers", format!("`{name}` is not a valid header name")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { signer: CookieSigner::with_salt("phial.csrf", secret, fallbacks)?, config, header_names })
     }
 
     /// The settings.
@@ -421,10 +431,10 @@ async fn protect(keys: &CsrfKeys, https: bool, request: Request) -> Result<(Requ
         return Ok((request, Err(refused)));
     }
     let (mut parts, body) = request.into_parts();
-    let header_token = config
-        .headers
+    let header_token = keys
+        .header_names
         .iter()
-        .find_map(|name| parts.headers.get(name.as_str()).and_then(|value| value.to_str().ok()).map(str::to_owned));
+        .find_map(|name| parts.headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned));
     let (token, body) = match header_token {
         Some(token) => (Some(token), body),
         None => form_token(&parts, body, config).await?,
@@ -516,6 +526,14 @@ mod tests {
     /// What a full parse finds: the first field with the decoded name.
     fn parsed(body: &[u8], name: &str) -> Option<String> {
         form_urlencoded::parse(body).find(|(field, _)| field == name).map(|(_, value)| value.into_owned())
+    }
+
+    #[test]
+    fn a_token_header_that_is_no_header_name_is_a_config_error() {
+        let config = CsrfConfig { headers: vec!["X-CSRFToken".into(), "X CSRF".into()], ..CsrfConfig::default() };
+        let err = CsrfKeys::new(&Secret::new("key"), &[], config).expect_err("invalid header name");
+        assert!(err.to_string().contains("forms.csrf.headers"), "{err}");
+        assert!(err.to_string().contains("`X CSRF`"), "{err}");
     }
 
     #[test]

@@ -75,9 +75,12 @@ impl FormData {
     /// Reads an `application/x-www-form-urlencoded` body (or query string). It never fails:
     /// bytes that are not UTF-8 are replaced, as browsers do.
     pub fn from_urlencoded(body: &[u8]) -> Self {
-        let fields = form_urlencoded::parse(body)
-            .map(|(name, value)| (name.into_owned(), FieldValue::Text(value.into_owned())))
-            .collect();
+        // One allocation for the list of a usual form: at most as many fields as `&`s plus one.
+        // Capped, so that a body of `&`s reserves nothing for the pairs `parse` skips.
+        let mut fields = Vec::with_capacity((memchr::memchr_iter(b'&', body).count() + 1).min(64));
+        fields.extend(
+            form_urlencoded::parse(body).map(|(name, value)| (name.into_owned(), FieldValue::Text(value.into_owned()))),
+        );
         Self { fields, files: Vec::new() }
     }
 
