@@ -608,6 +608,11 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
 impl Session {
     /// A cookie session signed with `"test key"`, outside any request.
     pub(super) fn for_tests(raw: Option<String>) -> Self {
+        Self::for_tests_cached(raw, None)
+    }
+
+    /// As [`Session::for_tests`], sharing `cache` with other sessions as those of one layer do.
+    pub(super) fn for_tests_cached(raw: Option<String>, cache: Option<Arc<DecodedCookies>>) -> Self {
         let signer = CookieSigner::new(&crate::secret::Secret::new("test key"), &[]).expect("non-empty key");
         let shared = Shared {
             signer,
@@ -615,7 +620,7 @@ impl Session {
             secure: false,
             store: None,
             store_timeout: Duration::from_secs(1),
-            cache: None,
+            cache,
         };
         Self::new(Arc::new(shared), raw)
     }
@@ -708,18 +713,8 @@ mod tests {
         assert!(!session.contains(PERMANENT_KEY));
     }
 
-    /// A cookie session sharing `cache` with other sessions of the same (test) layer.
     fn cached_session(cache: &Arc<DecodedCookies>, raw: &str) -> Session {
-        let signer = CookieSigner::new(&Secret::new("test key"), &[]).expect("non-empty key");
-        let shared = Shared {
-            signer,
-            config: SessionConfig::default(),
-            secure: false,
-            store: None,
-            store_timeout: Duration::from_secs(1),
-            cache: Some(Arc::clone(cache)),
-        };
-        Session::new(Arc::new(shared), Some(raw.to_owned()))
+        Session::for_tests_cached(Some(raw.to_owned()), Some(Arc::clone(cache)))
     }
 
     #[test]
