@@ -77,7 +77,8 @@ pub struct SessionConfig {
     /// browser's next request with the same cookie skips the signature check and the JSON
     /// parse; `0` turns the cache off. A hit is checked for age like any cookie, values are
     /// compared in constant time, and cookies over 1 KiB are not kept, which bounds the memory
-    /// to about `decoded_cache` KiB plus the parsed values. Cookie sessions only (a server-side
+    /// to about `decoded_cache` KiB plus the parsed values; at most [`Self::MAX_DECODED_CACHE`].
+    /// Cookie sessions only (a server-side
     /// store's cookie holds just an id). Default 1024. No Flask equivalent.
     pub decoded_cache: usize,
 }
@@ -104,6 +105,10 @@ impl Default for SessionConfig {
 impl SessionConfig {
     /// The [`store`](Self::store) name of signed-cookie sessions.
     pub const COOKIE_STORE: &'static str = "cookie";
+    /// The largest [`decoded_cache`](Self::decoded_cache) that [`validate`](Self::validate)
+    /// accepts: 2^20 slots, about 1 GiB of cookies at worst.
+    pub const MAX_DECODED_CACHE: usize = 1 << 20;
+
     /// The [`store`](Self::store) name of the in-process [`MemoryStore`](super::MemoryStore).
     pub const MEMORY_STORE: &'static str = "memory";
 
@@ -190,6 +195,12 @@ impl SessionConfig {
         }
         if self.lifetime == 0 {
             return Err(Error::config(key("lifetime"), "must be at least 1 second"));
+        }
+        if self.decoded_cache > Self::MAX_DECODED_CACHE {
+            return Err(Error::config(
+                key("decoded_cache"),
+                format!("must be at most {} slots (each holds up to 1 KiB of cookie)", Self::MAX_DECODED_CACHE),
+            ));
         }
         if self.cookie_samesite == SameSite::None && self.cookie_secure == Some(false) {
             return Err(Error::config(
@@ -330,6 +341,14 @@ mod tests {
     fn invalid_cookie_name_fails_validation() {
         let config = SessionConfig { cookie_name: "my session".into(), ..SessionConfig::default() };
         assert!(config.validate().expect_err("invalid config").to_string().contains("app.session.cookie_name"));
+    }
+
+    #[test]
+    fn a_decoded_cache_over_the_bound_fails_validation() {
+        let at_bound = SessionConfig { decoded_cache: SessionConfig::MAX_DECODED_CACHE, ..SessionConfig::default() };
+        assert!(at_bound.validate().is_ok());
+        let over = SessionConfig { decoded_cache: SessionConfig::MAX_DECODED_CACHE + 1, ..SessionConfig::default() };
+        assert!(over.validate().expect_err("invalid config").to_string().contains("app.session.decoded_cache"));
     }
 
     #[test]

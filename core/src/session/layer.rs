@@ -99,7 +99,11 @@ impl SessionLayer {
         store: Option<Arc<dyn SessionStore>>,
     ) -> Self {
         // Server-side sessions keep only a signed id in the cookie: nothing worth caching.
-        let cache = if store.is_none() { DecodedCookies::new(config.decoded_cache).map(Arc::new) } else { None };
+        let cache = if store.is_none() {
+            DecodedCookies::new(config.decoded_cache.min(SessionConfig::MAX_DECODED_CACHE)).map(Arc::new)
+        } else {
+            None
+        };
         Self { shared: Arc::new(Shared { signer, config, secure, store, store_timeout: DEFAULT_STORE_TIMEOUT, cache }) }
     }
 
