@@ -78,8 +78,8 @@ pub struct SessionConfig {
     /// parse; `0` turns the cache off. A hit is checked for age like any cookie, values are
     /// compared in constant time, and cookies over 1 KiB are not kept, which bounds the memory
     /// to about `decoded_cache` KiB plus the parsed values; at most [`Self::MAX_DECODED_CACHE`].
-    /// Cookie sessions only (a server-side
-    /// store's cookie holds just an id). Default 1024. No Flask equivalent.
+    /// Cookie sessions only (a server-side store's cookie holds just an id). Default 1024. No
+    /// Flask equivalent.
     pub decoded_cache: usize,
 }
 
