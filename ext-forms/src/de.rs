@@ -82,9 +82,10 @@ pub(crate) struct FieldFailure {
 pub(crate) fn read<T: DeserializeOwned>(data: &FormData) -> (Option<T>, Vec<FieldFailure>) {
     let mut plan = Plan::default();
     let mut failures = Vec::new();
+    let names = data.names();
     // Each round blames a new field, so the rounds are bounded by the fields there can be.
-    for _ in 0..=data.names().len() + 64 {
-        match T::deserialize(Root { data, plan: &plan }) {
+    for _ in 0..=names.len() + 64 {
+        match T::deserialize(Root { data, names: &names, plan: &plan }) {
             Ok(value) => return (Some(value), failures),
             Err(DeError { kind: Kind::Missing, field: Some(field), .. }) if !plan.absent.contains(&field) => {
                 plan.absent.insert(field);
@@ -116,6 +117,8 @@ struct Plan {
 
 struct Root<'a> {
     data: &'a FormData,
+    /// `data`'s distinct field names, found once for every round.
+    names: &'a [&'a str],
     plan: &'a Plan,
 }
 
@@ -124,8 +127,8 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         // Borrowed names: the form and the plan outlive this pass.
-        let (data, plan) = (self.data, self.plan);
-        let mut keys: Vec<&str> = data.names();
+        let plan = self.plan;
+        let mut keys: Vec<&str> = self.names.to_vec();
         for name in plan.absent.iter().chain(&plan.failed) {
             if !keys.contains(&name.as_str()) {
                 keys.push(name);
