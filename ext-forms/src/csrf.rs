@@ -176,6 +176,8 @@ pub struct CsrfKeys {
     config: CsrfConfig,
     /// `config.headers`, parsed once: a name looked up by text is parsed and lowercased anew.
     header_names: Vec<http::HeaderName>,
+    /// `config.methods`, parsed once (in upper case).
+    methods: Vec<http::Method>,
 }
 
 impl CsrfKeys {
@@ -183,7 +185,8 @@ impl CsrfKeys {
     ///
     /// # Errors
     ///
-    /// When the secret key is empty, or a name in `config.headers` is not a header name.
+    /// When the secret key is empty, a name in `config.headers` is not a header name, or one in
+    /// `config.methods` not a method.
     pub fn new(secret: &Secret, fallbacks: &[Secret], config: CsrfConfig) -> Result<Self, Error> {
         let header_names = config
             .headers
@@ -193,7 +196,16 @@ impl CsrfKeys {
                     .map_err(|_| Error::config("forms.csrf.headers", format!("`{name}` is not a valid header name")))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { signer: CookieSigner::with_salt("phial.csrf", secret, fallbacks)?, config, header_names })
+        let methods = config
+            .methods
+            .iter()
+            .map(|method| {
+                http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| Error::config("forms.csrf.methods", format!("`{method}` is not an HTTP method")))
+            })
+            .collect::<Result<_, _>>()?;
+        let signer = CookieSigner::with_salt("phial.csrf", secret, fallbacks)?;
+        Ok(Self { signer, config, header_names, methods })
     }
 
     /// The settings.
@@ -362,7 +374,7 @@ where
         template_functions(&mut request, &self.keys);
         let config = self.keys.config();
         let checked = config.enabled
-            && config.methods.iter().any(|method| method.eq_ignore_ascii_case(request.method().as_str()))
+            && self.keys.methods.contains(request.method())
             && !exempt(&config.exempt, request.extensions().get::<MatchedPath>());
         // The service that was polled ready handles this request; a fresh clone takes its place.
         let clone = self.inner.clone();
@@ -534,6 +546,16 @@ mod tests {
         let err = CsrfKeys::new(&Secret::new("key"), &[], config).expect_err("invalid header name");
         assert!(err.to_string().contains("forms.csrf.headers"), "{err}");
         assert!(err.to_string().contains("`X CSRF`"), "{err}");
+        let config = CsrfConfig { methods: vec!["post".into(), "P O S T".into()], ..CsrfConfig::default() };
+        let err = CsrfKeys::new(&Secret::new("key"), &[], config).expect_err("invalid method");
+        assert!(err.to_string().contains("forms.csrf.methods"), "{err}");
+    }
+
+    #[test]
+    fn configured_methods_are_matched_in_any_case() {
+        let config = CsrfConfig { methods: vec!["post".into(), "Delete".into()], ..CsrfConfig::default() };
+        let keys = CsrfKeys::new(&Secret::new("key"), &[], config).expect("valid config");
+        assert_eq!(keys.methods, [http::Method::POST, http::Method::DELETE]);
     }
 
     #[test]

@@ -199,11 +199,15 @@ impl CookieSigner {
     /// ```
     pub fn verify(&self, value: &str, max_age: Duration) -> Result<Verified, SignatureError> {
         let (signed, signature) = value.rsplit_once('.').ok_or(SignatureError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| SignatureError::Malformed)?;
+        // On the stack: an HMAC-SHA256 is 32 bytes; room for the decoder's estimate, and any
+        // longer signature is malformed anyway.
+        let mut buffer = [0_u8; 48];
+        let length = URL_SAFE_NO_PAD.decode_slice(signature, &mut buffer).map_err(|_| SignatureError::Malformed)?;
+        let signature = &buffer[..length];
         let key_index = self
             .keys
             .iter()
-            .position(|key| key.clone().chain_update(signed.as_bytes()).verify_slice(&signature).is_ok())
+            .position(|key| key.clone().chain_update(signed.as_bytes()).verify_slice(signature).is_ok())
             .ok_or(SignatureError::BadSignature)?;
 
         let (payload, timestamp) = signed.rsplit_once('.').ok_or(SignatureError::Malformed)?;
@@ -233,7 +237,10 @@ fn keyed(key: &[u8]) -> HmacSha256 {
 }
 
 fn decode_timestamp(encoded: &str) -> Option<SystemTime> {
-    let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    // Eight bytes at most, in 11 characters; the decoder wants room for its estimate.
+    let mut buffer = [0_u8; 12];
+    let length = URL_SAFE_NO_PAD.decode_slice(encoded, &mut buffer).ok()?;
+    let bytes = &buffer[..length];
     if bytes.is_empty() || bytes.len() > 8 {
         return None;
     }
@@ -375,6 +382,20 @@ mod tests {
         let signer = signer("k1");
         for value in ["", "abc", "a.b", "%%.%%.%%", "a.b.c.d"] {
             assert!(signer.verify(value, HOUR).is_err(), "{value:?} accepted");
+        }
+    }
+
+    #[test]
+    fn an_oversized_signature_or_time_is_malformed() {
+        let signer = signer("k1");
+        let long = URL_SAFE_NO_PAD.encode([7_u8; 64]);
+        assert_eq!(signer.verify(&format!("cA.AQ.{long}"), HOUR), Err(SignatureError::Malformed));
+        // Correctly signed values whose time is nine bytes, far too long, or not base64.
+        for time in [URL_SAFE_NO_PAD.encode([1_u8; 9]), "A".repeat(40), "%%".to_owned()] {
+            let body = format!("cA.{time}");
+            let mac = signer.current().chain_update(body.as_bytes()).finalize().into_bytes();
+            let value = format!("{body}.{}", URL_SAFE_NO_PAD.encode(mac));
+            assert_eq!(signer.verify(&value, HOUR), Err(SignatureError::Malformed), "{time}");
         }
     }
 
