@@ -109,7 +109,22 @@ fn request_id(prefix: u32, n: u64) -> HeaderValue {
     for (i, byte) in id[9..9 + digits].iter_mut().enumerate() {
         *byte = HEX[(n >> (4 * (digits - 1 - i)) & 0xf) as usize];
     }
-    HeaderValue::from_bytes(&id[..9 + digits]).expect("hex digits and a dash are a valid header value")
+    // Owned by a refcounted `Bytes`: the id goes into the request and onto the response, and a
+    // clone of a `Vec`-backed `Bytes` allocates its shared form.
+    let bytes = bytes::Bytes::from_owner(IdBytes { id, len: 9 + digits });
+    HeaderValue::from_maybe_shared(bytes).expect("hex digits and a dash are a valid header value")
+}
+
+/// A generated request id's bytes, as the owner of a `Bytes`.
+struct IdBytes {
+    id: [u8; 8 + 1 + 16],
+    len: usize,
+}
+
+impl AsRef<[u8]> for IdBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.id[..self.len]
+    }
 }
 
 /// The layer; built by the app at start (see the [module docs](self)).
@@ -186,12 +201,12 @@ where
             method = %req.method(),
             path = %req.uri().path(),
         );
-        let context = Box::new(RequestInfo {
+        let context = RequestInfo {
             accept: req.headers().get(ACCEPT).cloned(),
             // Only the app's own error handlers see the path; the default rendering does not.
             path: if self.shared.handlers.is_empty() { String::new() } else { req.uri().path().to_owned() },
             shared: Arc::clone(&self.shared),
-        });
+        };
         let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let state = if declared.is_some_and(|length| length > self.shared.body_limit) {
             State::Ready { response: Some(HttpError::status_only(StatusCode::PAYLOAD_TOO_LARGE).into_response()) }
@@ -207,7 +222,7 @@ where
     }
 }
 
-/// What rendering an error needs to know about the request, kept off the hot path's stack.
+/// What rendering an error needs to know about the request.
 struct RequestInfo {
     accept: Option<HeaderValue>,
     path: String,
@@ -232,7 +247,8 @@ pin_project! {
         sleep: Option<tokio::time::Sleep>,
         span: Span,
         id: Option<HeaderValue>,
-        context: Option<Box<RequestInfo>>,
+        // Inline, not boxed: an allocation on every request for what only errors read.
+        context: Option<RequestInfo>,
     }
 }
 

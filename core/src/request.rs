@@ -4,6 +4,7 @@
 //! They work on plain [`http`] types, so they serve in bare axum apps as well.
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use http::HeaderMap;
 use http::header::{COOKIE, HeaderValue, VARY};
@@ -26,29 +27,53 @@ use http::header::{COOKIE, HeaderValue, VARY};
 /// assert_eq!(cookie(&headers, "missing"), None);
 /// ```
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    // Bytes, not `HeaderValue::to_str`: that checks the whole header (every cookie of the
-    // site) on each lookup; only the value found needs checking.
-    let value = headers.get_all(COOKIE).iter().find_map(|header| find_cookie(header.as_bytes(), name.as_bytes()))?;
-    let value = value.trim_ascii();
-    let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
-    // A `HeaderValue` holds no control characters but tabs, so ASCII is what `to_str` accepts.
-    if !value.is_ascii() {
-        return None;
-    }
-    std::str::from_utf8(value).ok()
+    let (header, range) = cookie_position(headers, name)?;
+    std::str::from_utf8(&header.as_bytes()[range]).ok()
 }
 
-/// The raw value of the first `name=value` pair in one `Cookie` header.
-fn find_cookie<'a>(header: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let mut rest = header;
+/// Where [`cookie`] finds the value of `name`: the `Cookie` header holding it and the value's
+/// byte range in that header, for callers that keep the value without copying it (a
+/// `HeaderValue` clone shares the request's bytes).
+///
+/// Bytes, not `HeaderValue::to_str`: that checks the whole header (every cookie of the site) on
+/// each lookup; only the value found needs checking. A `HeaderValue` holds no control characters
+/// but tabs, so a value that is ASCII is what `to_str` would accept.
+pub(crate) fn cookie_position<'a>(headers: &'a HeaderMap, name: &str) -> Option<(&'a HeaderValue, Range<usize>)> {
+    let (header, range) = headers
+        .get_all(COOKIE)
+        .iter()
+        .find_map(|header| Some((header, find_cookie(header.as_bytes(), name.as_bytes())?)))?;
+    header.as_bytes()[range.clone()].is_ascii().then_some((header, range))
+}
+
+/// The range of the first `name=value` pair's value in one `Cookie` header, spaces and one pair
+/// of surrounding double quotes removed.
+fn find_cookie(header: &[u8], name: &[u8]) -> Option<Range<usize>> {
+    let mut start = 0;
     loop {
-        let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
-        let (pair, after) = rest.split_at(end);
-        if let Some(value) = pair.trim_ascii_start().strip_prefix(name).and_then(|v| v.strip_prefix(b"=")) {
-            return Some(value);
+        let end = memchr::memchr(b';', &header[start..]).map_or(header.len(), |at| start + at);
+        let pair = &header[start..end];
+        let key = start + (pair.len() - pair.trim_ascii_start().len());
+        if header[key..end].starts_with(name) && header.get(key + name.len()) == Some(&b'=') {
+            return Some(trimmed(header, key + name.len() + 1..end));
         }
-        rest = after.get(1..)?;
+        start = end.checked_add(1).filter(|&next| next <= header.len())?;
     }
+}
+
+/// `range` of `bytes` without surrounding ASCII whitespace and one pair of double quotes.
+fn trimmed(bytes: &[u8], mut range: Range<usize>) -> Range<usize> {
+    while range.start < range.end && bytes[range.start].is_ascii_whitespace() {
+        range.start += 1;
+    }
+    while range.start < range.end && bytes[range.end - 1].is_ascii_whitespace() {
+        range.end -= 1;
+    }
+    if range.len() >= 2 && bytes[range.start] == b'"' && bytes[range.end - 1] == b'"' {
+        range.start += 1;
+        range.end -= 1;
+    }
+    range
 }
 
 /// The client's address: the peer's, or, behind `trusted_proxies` proxies that each append the

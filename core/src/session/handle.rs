@@ -1,10 +1,12 @@
 //! [`Session`]: the per-request handle and its axum extractor.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::HeaderValue;
 use http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,6 +18,27 @@ use super::cookie::CookieSigner;
 use super::flash::FlashMessage;
 use super::store::{Record, SessionId, SessionStore, bounded};
 use crate::error::HttpError;
+
+/// The session cookie's value as the request sent it, kept in (a clone of) its `Cookie`
+/// header rather than copied: header clones share the request's bytes.
+#[derive(Clone)]
+pub(super) struct RawCookie {
+    header: HeaderValue,
+    range: Range<usize>,
+}
+
+impl RawCookie {
+    /// The cookie called `name` in `headers`, if any.
+    pub(super) fn find(headers: &http::HeaderMap, name: &str) -> Option<Self> {
+        let (header, range) = crate::request::cookie_position(headers, name)?;
+        Some(Self { header: header.clone(), range })
+    }
+
+    fn as_str(&self) -> &str {
+        // `cookie_position` only gives ranges of ASCII.
+        std::str::from_utf8(&self.header.as_bytes()[self.range.clone()]).unwrap_or_default()
+    }
+}
 
 /// The key under which a cookie's payload records [`Session::permanent`], as Flask does.
 pub(super) const PERMANENT_KEY: &str = "_permanent";
@@ -95,7 +118,7 @@ struct Inner {
 #[expect(clippy::struct_excessive_bools, reason = "independent per-request facts, as Flask's accessed/modified")]
 pub(super) struct State {
     /// The request's cookie value until it is decoded or loaded.
-    raw: Option<String>,
+    raw: Option<RawCookie>,
     /// Whether the request carried a session cookie.
     pub(super) had_cookie: bool,
     /// The contents, once decoded or loaded.
@@ -162,7 +185,7 @@ impl State {
                 self.used_unloaded = true;
                 Loaded::new_session(&shared.config)
             }
-            None => decode_cookie(shared, self.raw.take().as_deref()),
+            None => decode_cookie(shared, self.raw.take().as_ref().map(RawCookie::as_str)),
         };
         &mut self.loaded.insert(loaded).record
     }
@@ -194,7 +217,7 @@ fn decode_cookie(shared: &Shared, raw: Option<&str>) -> Loaded {
 }
 
 impl Session {
-    pub(super) fn new(shared: Arc<Shared>, raw: Option<String>) -> Self {
+    pub(super) fn new(shared: Arc<Shared>, raw: Option<RawCookie>) -> Self {
         let state = State {
             had_cookie: raw.is_some(),
             raw,
@@ -238,7 +261,7 @@ impl Session {
             }
             state.raw.clone()
         };
-        let loaded = match raw.as_deref().and_then(|raw| verified_id(shared, raw)) {
+        let loaded = match raw.as_ref().and_then(|raw| verified_id(shared, raw.as_str())) {
             None => Loaded::new_session(&shared.config),
             Some((id, resign)) => match bounded(shared.store_timeout, "load", store.load(&id)).await? {
                 Some(record) => Loaded { record: Arc::new(record), id: Some(id), resign },
@@ -611,6 +634,11 @@ impl Session {
         Self::for_tests_cached(raw, None)
     }
 
+    fn raw_for_tests(raw: Option<String>) -> Option<RawCookie> {
+        let header = HeaderValue::try_from(format!("session={}", raw?)).expect("a valid header value");
+        Some(RawCookie { range: "session=".len()..header.len(), header })
+    }
+
     /// As [`Session::for_tests`], sharing `cache` with other sessions as those of one layer do.
     pub(super) fn for_tests_cached(raw: Option<String>, cache: Option<Arc<DecodedCookies>>) -> Self {
         let signer = CookieSigner::new(&crate::secret::Secret::new("test key"), &[]).expect("non-empty key");
@@ -622,7 +650,7 @@ impl Session {
             store_timeout: Duration::from_secs(1),
             cache,
         };
-        Self::new(Arc::new(shared), raw)
+        Self::new(Arc::new(shared), Self::raw_for_tests(raw))
     }
 }
 

@@ -18,7 +18,7 @@ use tower::{Layer, Service};
 use super::cache::DecodedCookies;
 use super::config::{SameSite, SessionConfig};
 use super::cookie::CookieSigner;
-use super::handle::{Session, SessionSlot, Shared, State};
+use super::handle::{RawCookie, Session, SessionSlot, Shared, State};
 use super::store::{Record, SessionId, SessionStore, bounded};
 use crate::error::HttpError;
 
@@ -184,7 +184,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let raw = crate::request::cookie(request.headers(), &self.shared.config.cookie_name).map(str::to_owned);
+        let raw = RawCookie::find(request.headers(), &self.shared.config.cookie_name);
         let session = Session::new(Arc::clone(&self.shared), raw);
         request.extensions_mut().insert(SessionSlot(session.clone()));
         SessionFuture { inner: self.inner.call(request), session: Some(session), saving: None }
