@@ -305,10 +305,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Csrf {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
-        let keys = parts
-            .extensions
-            .get::<Arc<CsrfKeys>>()
-            .cloned()
+        let keys = keys_of(&parts.extensions)
             .ok_or_else(|| HttpError::internal("CSRF keys missing: add FormsExtension (or CsrfLayer)"))?;
         let session = Session::from_request_parts(parts, state).await?;
         Ok(Self { keys, session })
@@ -329,21 +326,38 @@ impl<S: Send + Sync> FromRequestParts<S> for Csrf {
 pub struct CsrfLayer {
     keys: Arc<CsrfKeys>,
     https: bool,
+    /// Whether each request gets the keys in its extensions (for [`Csrf`]); not needed in a
+    /// phial app, whose state holds them.
+    mark: bool,
 }
 
 impl CsrfLayer {
     /// A layer checking with `keys`; `https` says the app is served over HTTPS even when the
     /// request URI does not say so (behind a proxy).
     pub fn new(keys: CsrfKeys, https: bool) -> Self {
-        Self { keys: Arc::new(keys), https }
+        Self { keys: Arc::new(keys), https, mark: true }
     }
+
+    /// The layer of a phial app whose state holds `keys` (as `Arc<CsrfKeys>`), where [`Csrf`]
+    /// finds them: no request-extension entry per request.
+    pub(crate) fn in_app(keys: Arc<CsrfKeys>, https: bool) -> Self {
+        Self { keys, https, mark: false }
+    }
+}
+
+/// The request's CSRF keys: from [`CsrfLayer`]'s mark (bare axum) or the app's state.
+fn keys_of(extensions: &http::Extensions) -> Option<Arc<CsrfKeys>> {
+    extensions
+        .get::<Arc<CsrfKeys>>()
+        .or_else(|| extensions.get::<phial_core::AppState>()?.get::<Arc<CsrfKeys>>())
+        .cloned()
 }
 
 impl<S> tower::Layer<S> for CsrfLayer {
     type Service = CsrfService<S>;
 
     fn layer(&self, inner: S) -> CsrfService<S> {
-        CsrfService { inner, keys: Arc::clone(&self.keys), https: self.https }
+        CsrfService { inner, keys: Arc::clone(&self.keys), https: self.https, mark: self.mark }
     }
 }
 
@@ -353,6 +367,47 @@ pub struct CsrfService<S> {
     inner: S,
     keys: Arc<CsrfKeys>,
     https: bool,
+    mark: bool,
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`CsrfService`]: the handler's own future when the request is
+    /// not checked (no allocation), a boxed check-then-handle otherwise.
+    pub struct CsrfFuture<F, E> {
+        #[pin]
+        state: CsrfState<F, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = CsrfStateProj]
+    enum CsrfState<F, E> {
+        // Not checked: straight to the handler.
+        Pass { #[pin] inner: F },
+        // Checked: the body is read for the token first, then the handler runs.
+        Check { future: BoxFuture<'static, Result<Response, E>> },
+    }
+}
+
+impl<F, E> std::fmt::Debug for CsrfFuture<F, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let checked = matches!(self.state, CsrfState::Check { .. });
+        f.debug_struct("CsrfFuture").field("checked", &checked).finish_non_exhaustive()
+    }
+}
+
+impl<F, E> Future for CsrfFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            CsrfStateProj::Pass { inner } => inner.poll(cx),
+            CsrfStateProj::Check { future } => future.as_mut().poll(cx),
+        }
+    }
 }
 
 impl<S> tower::Service<Request> for CsrfService<S>
@@ -362,29 +417,32 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+    type Future = CsrfFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        request.extensions_mut().insert(Arc::clone(&self.keys));
+        if self.mark {
+            request.extensions_mut().insert(Arc::clone(&self.keys));
+        }
         #[cfg(feature = "templates")]
         template_functions(&mut request, &self.keys);
         let config = self.keys.config();
         let checked = config.enabled
             && self.keys.methods.contains(request.method())
             && !exempt(&config.exempt, request.extensions().get::<MatchedPath>());
-        // The service that was polled ready handles this request; a fresh clone takes its place.
+        if !checked {
+            return CsrfFuture { state: CsrfState::Pass { inner: self.inner.call(request) } };
+        }
+        // The service that was polled ready handles this request later; a fresh clone takes
+        // its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if !checked {
-            return Box::pin(inner.call(request));
-        }
         let keys = Arc::clone(&self.keys);
         let https = self.https || request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
-        Box::pin(async move {
+        let future = Box::pin(async move {
             match protect(&keys, https, request).await {
                 Ok((request, Ok(()))) => inner.call(request).await,
                 Ok((mut request, Err(error))) if keys.config().mode == CsrfMode::Form => {
@@ -395,7 +453,8 @@ where
                 Ok((_, Err(error))) => Ok(error.into_response()),
                 Err(refused) => Ok(refused),
             }
-        })
+        });
+        CsrfFuture { state: CsrfState::Check { future } }
     }
 }
 

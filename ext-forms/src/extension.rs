@@ -76,9 +76,11 @@ impl Extension for FormsExtension {
 
     fn build(&self, config: &FormsConfig, ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
         let app = ctx.app_config();
-        let keys = CsrfKeys::new(&app.secret_key, &app.secret_key_fallbacks, config.csrf.clone())?;
+        let keys = Arc::new(CsrfKeys::new(&app.secret_key, &app.secret_key_fallbacks, config.csrf.clone())?);
         let https = app.preferred_url_scheme.eq_ignore_ascii_case("https");
-        ctx.layer(Stage::Auth, "csrf", CsrfLayer::new(keys, https));
+        // The keys live in the app's state, which every request carries, for `Csrf`.
+        ctx.state(Arc::clone(&keys));
+        ctx.layer(Stage::Auth, "csrf", CsrfLayer::in_app(keys, https));
         if !self.catalogs.is_empty() {
             let chooser = Chooser { catalogs: self.catalogs.clone(), default: config.locale.clone() };
             ctx.layer(

@@ -215,3 +215,42 @@ async fn per_form_mode_makes_a_bad_token_an_error_of_the_form_and_the_page_rende
     let res = client.post("/submit").form(&[("body", "hi"), ("csrf_token", token.as_str())]).await;
     assert_eq!(res.text(), "hi", "a good token passes");
 }
+
+/// `CsrfLayer` in a bare axum app: `Csrf` finds the keys the layer puts on each request, and
+/// unsafe requests are checked as in a phial app.
+#[tokio::test]
+async fn the_layer_works_in_a_bare_axum_app() {
+    use phial_core::axum::body::Body;
+    use phial_core::session::{CookieSigner, SessionConfig, SessionLayer};
+    use phial_core::tower::ServiceExt as _;
+    use phial_forms::CsrfLayer;
+
+    let secret = phial_core::Secret::new("a bare app's key");
+    let keys = CsrfKeys::new(&secret, &[], CsrfConfig::default()).unwrap();
+    let signer = CookieSigner::new(&secret, &[]).unwrap();
+    let app: phial_core::axum::Router = phial_core::axum::Router::new()
+        .route("/token", get(token))
+        .route("/submit", post(|| async { "ok" }))
+        .layer(CsrfLayer::new(keys, false))
+        .layer(SessionLayer::new(signer, SessionConfig::default(), false, None));
+    let send = |request: http::Request<Body>| app.clone().oneshot(request);
+
+    let response = send(http::Request::get("/token").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body = phial_core::axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let token = String::from_utf8(body.to_vec()).unwrap();
+
+    let post = |token: Option<&str>| {
+        let mut request = http::Request::post("/submit").header("cookie", &cookie);
+        if let Some(token) = token {
+            request = request.header("x-csrftoken", token);
+        }
+        send(request.body(Body::empty()).unwrap())
+    };
+    assert_eq!(post(Some(&token)).await.unwrap().status(), StatusCode::OK);
+    let refused = post(None).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body = phial_core::axum::body::to_bytes(refused.into_body(), usize::MAX).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("The CSRF token is missing."), "{body:?}");
+}
