@@ -553,7 +553,9 @@ async fn form_token(parts: &Parts, body: Body, config: &CsrfConfig) -> Result<(O
     let token = if urlencoded {
         urlencoded_field(&bytes, &config.field_name)
     } else {
-        multipart_field(content_type, bytes.clone(), &config.field_name).await
+        // Boxed: multer's parser is two kilobytes of future state, which the urlencoded path
+        // would otherwise carry (and allocate and copy) on every checked request.
+        Box::pin(multipart_field(content_type, bytes.clone(), &config.field_name)).await
     };
     Ok((token, Body::from(bytes)))
 }

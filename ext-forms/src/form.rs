@@ -337,7 +337,9 @@ async fn read_body(request: Request) -> Result<FormData, HttpError> {
             let body = body_bytes(request).await?;
             Ok(FormData::from_urlencoded(&body))
         }
-        BodyKind::Multipart => read_multipart(request).await,
+        // Boxed: multer's parser is kilobytes of future state that every other form would
+        // otherwise carry in the handler's (boxed, copied) future.
+        BodyKind::Multipart => Box::pin(read_multipart(request)).await,
         BodyKind::Json => {
             let body = body_bytes(request).await?;
             FormData::from_json(&body).map_err(|err| HttpError::bad_request(err.to_string()))
