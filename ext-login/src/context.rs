@@ -212,13 +212,16 @@ impl<U: AuthUser> LoginContext<U> {
             tracing::debug!("the session's user is gone, inactive, or logged out elsewhere; logging out");
             clear_login_keys(session);
         }
+        // Boxed, as the request loader below: rare paths whose futures would otherwise make
+        // every resolution's future (inside each handler's boxed future) larger.
         if let Some(value) = facts.remember_cookie()
-            && let Some(user) = self.restore(value, facts).await?
+            && let Some(user) = Box::pin(self.restore(value, facts)).await?
         {
             return Ok(Resolved { user: Some(user), fresh: false });
         }
         if let Some(loader) = &self.shared.request_loader {
-            let user = self.shared.bounded("the request loader", loader.load_from_request(headers.clone())).await?;
+            let user =
+                Box::pin(self.shared.bounded("the request loader", loader.load_from_request(headers.clone()))).await?;
             if let Some(user) = user.filter(AuthUser::is_active) {
                 return Ok(Resolved { user: Some(user), fresh: false });
             }
