@@ -80,7 +80,9 @@ pub const PER_LOGIN_PREFIX: &str = "_per_login.";
 ///
 /// Nothing is decoded until it is needed, so a handler that never uses the session costs a
 /// single allocation:
-/// - Cookie sessions are decoded (signature check, then JSON) on the first method call.
+/// - Cookie sessions are decoded (signature check, then JSON) on the first method call, or
+///   taken already decoded from the layer's cache of cookies it verified or wrote before
+///   ([`SessionConfig::decoded_cache`](super::SessionConfig::decoded_cache)).
 /// - Server-side sessions are loaded from the store when the extractor runs, because the store
 ///   is async and the methods here are not; the extractor answers 503 when the store fails. A
 ///   request whose handler does not extract `Session` never reaches the store.
