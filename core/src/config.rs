@@ -19,7 +19,7 @@
 //! The profile is `development` unless `PHIAL_PROFILE` or
 //! [`AppBuilder::profile`](crate::AppBuilder::profile) says otherwise. Unknown sections and
 //! unknown keys are errors that name the key and the file or variable it came from. In
-//! `production`, any secret still at a development default (see [`Secret`](crate::Secret)) is
+//! `production`, any secret still at a development default (see [`Secret`]) is
 //! an error.
 
 use std::cell::Cell;
