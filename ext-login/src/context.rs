@@ -203,12 +203,22 @@ impl<U: AuthUser> LoginContext<U> {
     async fn resolve_facts(&self, facts: &RequestFacts, headers: &HeaderMap) -> Result<Resolved<U>, LoginError> {
         let session = &facts.session;
         self.protect(facts).await?;
-        if let Some(id) = session.get::<String>(USER_ID) {
-            let auth: Option<String> = session.get(AUTH_HASH);
-            let epoch = session.get::<u64>(EPOCH).unwrap_or(0);
-            if let Some(user) = self.load_checked(&id, auth.as_deref(), epoch).await? {
-                return Ok(Resolved { user: Some(user), fresh: session.get(FRESH).unwrap_or(false) });
+        let stale = {
+            // One snapshot for the four reads, taken after `protect`, which may change the
+            // session, and gone before anything below changes it (which would copy it).
+            let values = session.values();
+            match values.get_str(USER_ID) {
+                None => false,
+                Some(id) => {
+                    let epoch = values.get::<u64>(EPOCH).unwrap_or(0);
+                    if let Some(user) = self.load_checked(id, values.get_str(AUTH_HASH), epoch).await? {
+                        return Ok(Resolved { user: Some(user), fresh: values.get(FRESH).unwrap_or(false) });
+                    }
+                    true
+                }
             }
+        };
+        if stale {
             tracing::debug!("the session's user is gone, inactive, or logged out elsewhere; logging out");
             clear_login_keys(session);
         }
@@ -233,11 +243,14 @@ impl<U: AuthUser> LoginContext<U> {
     async fn protect(&self, facts: &RequestFacts) -> Result<(), LoginError> {
         let session = &facts.session;
         let mode = self.shared.config.session_protection;
-        if mode == SessionProtection::None || !session.contains(USER_ID) {
+        if mode == SessionProtection::None {
             return Ok(());
         }
-        if session.get::<String>(IDENT).as_deref() == Some(facts.ident.as_str()) {
-            return Ok(());
+        {
+            let values = session.values();
+            if !values.contains(USER_ID) || values.get_str(IDENT) == Some(facts.ident.as_str()) {
+                return Ok(());
+            }
         }
         match mode {
             SessionProtection::Basic => {

@@ -178,7 +178,7 @@ impl State {
         self.record_mut(shared).data.remove(key)
     }
 
-    fn loaded(&mut self, shared: &Shared) -> &mut Arc<Record> {
+    pub(super) fn loaded(&mut self, shared: &Shared) -> &mut Arc<Record> {
         let loaded = match self.loaded.take() {
             Some(loaded) => loaded,
             None if shared.store.is_some() => {
@@ -381,6 +381,27 @@ impl Session {
         deserialize_logged(key, &value)
     }
 
+    /// The session's values as they are now, to read several without locking the session for
+    /// each: the snapshot shares the values (no copy), and later changes to the session do not
+    /// show in it. While one is alive, the first change to the session copies its values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::session::Session;
+    ///
+    /// async fn cart(session: Session) -> String {
+    ///     let values = session.values();
+    ///     let user = values.get_str("user").unwrap_or("guest");
+    ///     let items: Vec<u32> = values.get("cart").unwrap_or_default();
+    ///     format!("{user}: {} items", items.len())
+    /// }
+    /// ```
+    #[must_use]
+    pub fn values(&self) -> SessionValues {
+        self.with_state(|state, shared| SessionValues { record: Arc::clone(state.loaded(shared)) })
+    }
+
     /// Whether there is a value under `key`. Flask: `key in session`.
     #[must_use]
     pub fn contains(&self, key: &str) -> bool {
@@ -548,6 +569,78 @@ fn verified_id(shared: &Shared, raw: &str) -> Option<(SessionId, bool)> {
             tracing::debug!(%reason, "session cookie refused; starting an empty session");
             None
         }
+    }
+}
+
+/// A snapshot of a session's values: see [`Session::values`].
+///
+/// # Examples
+///
+/// ```
+/// use phial_core::session::Session;
+///
+/// async fn greet(session: Session) -> String {
+///     let values = session.values();
+///     match (values.get_str("name"), values.get::<u32>("visits")) {
+///         (Some(name), Some(visits)) => format!("{name}, visit {visits}"),
+///         _ => "hello".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct SessionValues {
+    record: Arc<Record>,
+}
+
+impl SessionValues {
+    /// The value under `key` as `T`, or `None` when there is none or it does not deserialize
+    /// (logged at `warn`), as [`Session::get`].
+    #[must_use]
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        deserialize_logged(key, self.record.data.get(key)?)
+    }
+
+    /// The string under `key`, borrowed; `None` when there is none or it is not a string.
+    #[must_use]
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.record.data.get(key)?.as_str()
+    }
+
+    /// The JSON value under `key`.
+    #[must_use]
+    pub fn get_value(&self, key: &str) -> Option<&Value> {
+        self.record.data.get(key)
+    }
+
+    /// Whether there is a value under `key`.
+    #[must_use]
+    pub fn contains(&self, key: &str) -> bool {
+        self.record.data.contains_key(key)
+    }
+
+    /// How many values there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.record.data.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.record.data.is_empty()
+    }
+
+    /// Whether the session outlives the browser session, as [`Session::permanent`].
+    #[must_use]
+    pub fn permanent(&self) -> bool {
+        self.record.permanent
+    }
+}
+
+impl fmt::Debug for SessionValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys only: values may be secrets.
+        f.debug_struct("SessionValues").field("keys", &self.record.data.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -771,6 +864,25 @@ mod tests {
         assert_eq!(cache.get(&raw, max_age).expect("still cached").record.data["k"], 5);
         assert_eq!(cached_session(&cache, &raw).get::<u32>("k"), Some(5));
         assert!(cached_session(&cache, &raw).permanent());
+    }
+
+    #[test]
+    fn a_snapshot_reads_the_values_of_its_moment() {
+        let session = session(None);
+        session.insert("name", "ada").expect("serializable");
+        session.insert("n", 3).expect("serializable");
+        let values = session.values();
+        session.insert("n", 4).expect("serializable");
+        assert!(session.remove("name"));
+        assert_eq!(values.get_str("name"), Some("ada"));
+        assert_eq!(values.get::<u32>("n"), Some(3));
+        assert_eq!(values.get_str("n"), None, "not a string");
+        assert_eq!(values.get_value("n"), Some(&Value::from(3)));
+        assert!(values.contains("name") && !values.contains("missing"));
+        assert_eq!((values.len(), values.is_empty(), values.permanent()), (2, false, false));
+        assert_eq!(session.get::<u32>("n"), Some(4));
+        assert!(!session.contains("name"));
+        assert!(format!("{values:?}").contains("name") && !format!("{values:?}").contains("ada"));
     }
 
     #[test]

@@ -112,7 +112,7 @@ mod store;
 pub use config::{SameSite, SessionConfig};
 pub use cookie::{CookieSigner, SignatureError, Verified};
 pub use flash::{DEFAULT_FLASH_CATEGORY, FlashMessage};
-pub use handle::{PER_LOGIN_PREFIX, Session};
+pub use handle::{PER_LOGIN_PREFIX, Session, SessionValues};
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
