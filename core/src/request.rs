@@ -62,13 +62,10 @@ fn find_cookie(header: &[u8], name: &[u8]) -> Option<Range<usize>> {
 }
 
 /// `range` of `bytes` without surrounding ASCII whitespace and one pair of double quotes.
-fn trimmed(bytes: &[u8], mut range: Range<usize>) -> Range<usize> {
-    while range.start < range.end && bytes[range.start].is_ascii_whitespace() {
-        range.start += 1;
-    }
-    while range.start < range.end && bytes[range.end - 1].is_ascii_whitespace() {
-        range.end -= 1;
-    }
+fn trimmed(bytes: &[u8], range: Range<usize>) -> Range<usize> {
+    let value = &bytes[range.clone()];
+    let start = range.start + (value.len() - value.trim_ascii_start().len());
+    let mut range = start..start + value.trim_ascii().len();
     if range.len() >= 2 && bytes[range.start] == b'"' && bytes[range.end - 1] == b'"' {
         range.start += 1;
         range.end -= 1;
@@ -194,12 +191,14 @@ mod tests {
 
     #[test]
     fn values_lose_surrounding_spaces_and_one_pair_of_quotes() {
-        let headers = headers(&[("cookie", "a= 1 ;b=\"2.3\";c=\"\";d=;e=\"x")]);
+        let headers = headers(&[("cookie", "a= 1 ;b=\"2.3\";c=\"\";d=;e=\"x;f=   ;g= \" y \" ")]);
         assert_eq!(cookie(&headers, "a"), Some("1"));
         assert_eq!(cookie(&headers, "b"), Some("2.3"));
         assert_eq!(cookie(&headers, "c"), Some(""));
         assert_eq!(cookie(&headers, "d"), Some(""));
         assert_eq!(cookie(&headers, "e"), Some("\"x"));
+        assert_eq!(cookie(&headers, "f"), Some(""));
+        assert_eq!(cookie(&headers, "g"), Some(" y "));
     }
 
     #[test]
