@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either};
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HOST, ORIGIN, REFERER};
 use http::request::Parts;
@@ -370,46 +370,6 @@ pub struct CsrfService<S> {
     mark: bool,
 }
 
-pin_project_lite::pin_project! {
-    /// The response future of [`CsrfService`]: the handler's own future when the request is
-    /// not checked (no allocation), a boxed check-then-handle otherwise.
-    pub struct CsrfFuture<F, E> {
-        #[pin]
-        state: CsrfState<F, E>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = CsrfStateProj]
-    enum CsrfState<F, E> {
-        // Not checked: straight to the handler.
-        Pass { #[pin] inner: F },
-        // Checked: the body is read for the token first, then the handler runs.
-        Check { future: BoxFuture<'static, Result<Response, E>> },
-    }
-}
-
-impl<F, E> std::fmt::Debug for CsrfFuture<F, E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let checked = matches!(self.state, CsrfState::Check { .. });
-        f.debug_struct("CsrfFuture").field("checked", &checked).finish_non_exhaustive()
-    }
-}
-
-impl<F, E> Future for CsrfFuture<F, E>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            CsrfStateProj::Pass { inner } => inner.poll(cx),
-            CsrfStateProj::Check { future } => future.as_mut().poll(cx),
-        }
-    }
-}
-
 impl<S> tower::Service<Request> for CsrfService<S>
 where
     S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
@@ -417,7 +377,9 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = CsrfFuture<S::Future, S::Error>;
+    /// The handler's own future when the request is not checked (no allocation), a boxed
+    /// check-then-handle otherwise.
+    type Future = Either<S::Future, BoxFuture<'static, Result<Response, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -434,7 +396,7 @@ where
             && self.keys.methods.contains(request.method())
             && !exempt(&config.exempt, request.extensions().get::<MatchedPath>());
         if !checked {
-            return CsrfFuture { state: CsrfState::Pass { inner: self.inner.call(request) } };
+            return Either::Left(self.inner.call(request));
         }
         // The service that was polled ready handles this request later; a fresh clone takes
         // its place.
@@ -454,7 +416,7 @@ where
                 Err(refused) => Ok(refused),
             }
         });
-        CsrfFuture { state: CsrfState::Check { future } }
+        Either::Right(future)
     }
 }
 

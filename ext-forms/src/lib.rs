@@ -103,7 +103,7 @@ mod messages;
 mod render;
 mod upload;
 
-pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfFuture, CsrfKeys, CsrfLayer, CsrfMode, CsrfService};
+pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfMode, CsrfService};
 pub use data::{BodyError, FieldValue, FormData};
 pub use extension::{FormsConfig, FormsExtension};
 pub use form::{FieldErrors, Form, data_required};
