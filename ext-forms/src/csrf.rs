@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
 use crate::form::{BodyKind, body_kind};
+use crate::urlencoded;
 
 /// The session key of the CSRF secret (a per-login key: `cycle_id` removes it).
 pub const CSRF_SESSION_KEY: &str = "_per_login.csrf";
@@ -526,20 +527,15 @@ async fn form_token(parts: &Parts, body: Body, config: &CsrfConfig) -> Result<(O
 /// are decoded to be compared, and only the value found: the token scan runs before every
 /// checked handler, which parses the whole form again.
 fn urlencoded_field(body: &[u8], name: &str) -> Option<String> {
-    let mut rest = body;
-    loop {
-        let end = memchr::memchr(b'&', rest).unwrap_or(rest.len());
-        let (pair, after) = rest.split_at(end);
-        let raw_name = memchr::memchr(b'=', pair).map_or(pair, |at| &pair[..at]);
-        let escaped = raw_name.iter().any(|&byte| byte == b'%' || byte == b'+');
-        if (escaped || raw_name == name.as_bytes())
-            && let Some((decoded_name, value)) = form_urlencoded::parse(pair).next()
-            && decoded_name == name
-        {
-            return Some(value.into_owned());
-        }
-        rest = after.get(1..)?;
-    }
+    urlencoded::raw_pairs(body).find_map(|pair| {
+        let (raw_name, value) = urlencoded::split_pair(pair);
+        let matches = if urlencoded::is_escaped(raw_name) {
+            urlencoded::decode(raw_name) == name
+        } else {
+            raw_name == name.as_bytes()
+        };
+        matches.then(|| urlencoded::decode(value).into_owned())
+    })
 }
 
 async fn multipart_field(content_type: &str, bytes: bytes::Bytes, name: &str) -> Option<String> {

@@ -79,7 +79,8 @@ impl FormData {
         // Capped, so that a body of `&`s reserves nothing for the pairs `parse` skips.
         let mut fields = Vec::with_capacity((memchr::memchr_iter(b'&', body).count() + 1).min(64));
         fields.extend(
-            form_urlencoded::parse(body).map(|(name, value)| (name.into_owned(), FieldValue::Text(value.into_owned()))),
+            crate::urlencoded::pairs(body)
+                .map(|(name, value)| (name.into_owned(), FieldValue::Text(value.into_owned()))),
         );
         Self { fields, files: Vec::new() }
     }

@@ -102,6 +102,7 @@ mod messages;
 #[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
 mod render;
 mod upload;
+mod urlencoded;
 
 pub use csrf::{CSRF_SESSION_KEY, Csrf, CsrfConfig, CsrfError, CsrfKeys, CsrfLayer, CsrfMode, CsrfService};
 pub use data::{BodyError, FieldValue, FormData};
