@@ -253,7 +253,17 @@ impl Session {
     /// Loads a server-side session from the store; does nothing for cookie sessions (they
     /// decode lazily) or when already loaded. Crate code that takes the [`SessionSlot`] itself
     /// (templates) must call it before any other method.
+    ///
+    /// A cookie session returns at once; the store's load runs in a future of its own, so the
+    /// extractors' futures (inside every handler's) stay small.
     pub(crate) async fn load(&self) -> Result<(), HttpError> {
+        if self.inner.shared.store.is_none() {
+            return Ok(());
+        }
+        Box::pin(self.load_from_store()).await
+    }
+
+    async fn load_from_store(&self) -> Result<(), HttpError> {
         let shared = &self.inner.shared;
         let Some(store) = &shared.store else { return Ok(()) };
         let raw = {
