@@ -282,8 +282,8 @@ fn other_field_name<'a>(error: &validator::ValidationError, this: &str, data: &'
 
 /// Whether the client wants JSON: a JSON body, or an `Accept` header that prefers it (a form
 /// posted without `Accept`, as by `curl`, is answered like a browser's).
-fn wants_json(parts: &http::request::Parts) -> bool {
-    let header = |name| parts.headers.get(name).and_then(|value: &http::HeaderValue| value.to_str().ok());
+fn wants_json(headers: &http::HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|value: &http::HeaderValue| value.to_str().ok());
     header(CONTENT_TYPE).is_some_and(is_json)
         || header(ACCEPT).is_some_and(|accept| phial_core::middleware::prefers_json(Some(accept)))
 }
@@ -332,32 +332,33 @@ fn essence(content_type: &str) -> &str {
 /// Reads the body of `request` as form fields, by its content type.
 async fn read_body(request: Request) -> Result<FormData, HttpError> {
     let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    match body_kind(content_type) {
-        BodyKind::Urlencoded | BodyKind::Unnamed => {
-            let body = body_bytes(request).await?;
-            Ok(FormData::from_urlencoded(&body))
-        }
+    let kind = body_kind(content_type);
+    match kind {
+        BodyKind::Urlencoded | BodyKind::Unnamed | BodyKind::Json => {}
         // Boxed: multer's parser is kilobytes of future state that every other form would
         // otherwise carry in the handler's (boxed, copied) future.
-        BodyKind::Multipart => Box::pin(read_multipart(request)).await,
-        BodyKind::Json => {
-            let body = body_bytes(request).await?;
-            FormData::from_json(&body).map_err(|err| HttpError::bad_request(err.to_string()))
+        BodyKind::Multipart => return Box::pin(read_multipart(request)).await,
+        BodyKind::Other => {
+            return Err(HttpError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "A form must be sent as application/x-www-form-urlencoded, multipart/form-data or application/json, not {}.",
+                    essence(content_type).to_ascii_lowercase()
+                ),
+            ));
         }
-        BodyKind::Other => Err(HttpError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "A form must be sent as application/x-www-form-urlencoded, multipart/form-data or application/json, not {}.",
-                essence(content_type).to_ascii_lowercase()
-            ),
-        )),
     }
-}
-
-async fn body_bytes(request: Request) -> Result<bytes::Bytes, HttpError> {
-    bytes::Bytes::from_request(request, &())
+    // axum's own reader, for its body limit (`DefaultBodyLimit`, which phial's `app.body_limit`
+    // sets), awaited here rather than in a function of its own: a second copy of the request
+    // in the future state would put every form handler's future over 1 KiB.
+    let body = bytes::Bytes::from_request(request, &())
         .await
-        .map_err(|rejection| HttpError::new(rejection.status(), rejection.body_text()))
+        .map_err(|rejection| HttpError::new(rejection.status(), rejection.body_text()))?;
+    if kind == BodyKind::Json {
+        FormData::from_json(&body).map_err(|err| HttpError::bad_request(err.to_string()))
+    } else {
+        Ok(FormData::from_urlencoded(&body))
+    }
 }
 
 async fn read_multipart(request: Request) -> Result<FormData, HttpError> {
@@ -394,8 +395,8 @@ fn unprocessable(errors: &FieldErrors) -> Response {
 
 /// Messages in the request's language: a [`Catalog`] a layer put into the request (the
 /// `FormsExtension` does, from `Accept-Language`), or English.
-fn catalog(parts: &http::request::Parts) -> Option<Arc<Catalog>> {
-    parts.extensions.get::<Arc<Catalog>>().cloned()
+fn catalog(extensions: &http::Extensions) -> Option<Arc<Catalog>> {
+    extensions.get::<Arc<Catalog>>().cloned()
 }
 
 impl<T, S> FromRequest<S> for Form<T>
@@ -409,11 +410,13 @@ where
         if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
             return Ok(Self::empty());
         }
-        let (parts, body) = request.into_parts();
-        let json = wants_json(&parts);
-        let catalog = catalog(&parts);
-        let csrf_failed = parts.extensions.get::<crate::csrf::CsrfFailed>().cloned();
-        let data = read_body(Request::from_parts(parts, body)).await.map_err(IntoResponse::into_response)?;
+        let json = wants_json(request.headers());
+        let catalog = catalog(request.extensions());
+        let csrf_failed = request.extensions().get::<crate::csrf::CsrfFailed>().cloned();
+        // Boxed: reading a body is most of this future, and the handler's future (which the
+        // router boxes) holds it: together they would pass 1 KiB, past the allocator's fast
+        // sizes, on every form request.
+        let data = Box::pin(read_body(request)).await.map_err(IntoResponse::into_response)?;
         let mut form = Self::submit(data, catalog.as_deref());
         if let Some(failed) = csrf_failed {
             // `CsrfMode::Form`: the token's failure is the form's, as in Flask-WTF's FlaskForm.

@@ -12,36 +12,46 @@ use std::borrow::Cow;
 /// byte (a `%` without two hex digits stays as it is), and bytes that are not UTF-8 are
 /// replaced with U+FFFD.
 pub(crate) fn pairs(body: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    raw_pairs(body).map(|pair| {
-        let (name, value) = split_pair(pair);
-        (decode(name), decode(value))
-    })
+    // One UTF-8 check for the whole body (the usual case: it is valid), instead of one per
+    // name and value: a piece between ASCII delimiters of valid text is valid text.
+    let text = std::str::from_utf8(body).ok();
+    let piece = move |raw: &RawPiece| match (raw.escaped, text) {
+        (false, Some(text)) => Cow::Borrowed(&text[raw.range.clone()]),
+        _ => decode(&body[raw.range.clone()]),
+    };
+    raw_pairs(body).map(move |(name, value)| (piece(&name), piece(&value)))
 }
 
-/// The non-empty `&`-separated pairs of `body`, undecoded.
-pub(crate) fn raw_pairs(body: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(body);
+/// A name or value as it is in the body.
+#[derive(Debug, Clone)]
+pub(crate) struct RawPiece {
+    /// Where it is in the body.
+    pub(crate) range: std::ops::Range<usize>,
+    /// Whether it holds a `+` or `%` (and needs decoding).
+    pub(crate) escaped: bool,
+}
+
+/// The non-empty pairs of `body`, undecoded. (memchr's searches win on the long values, such
+/// as a CSRF token, that a byte-at-a-time scan would crawl over.)
+pub(crate) fn raw_pairs(body: &[u8]) -> impl Iterator<Item = (RawPiece, RawPiece)> + '_ {
+    let mut at = 0;
     std::iter::from_fn(move || {
-        loop {
-            let current = rest?;
-            let (pair, after) = match memchr::memchr(b'&', current) {
-                Some(at) => (&current[..at], Some(&current[at + 1..])),
-                None => (current, None),
-            };
-            rest = after;
-            if !pair.is_empty() {
-                return Some(pair);
+        while at < body.len() {
+            let start = at;
+            let end = memchr::memchr(b'&', &body[start..]).map_or(body.len(), |offset| start + offset);
+            at = end + 1;
+            if end == start {
+                continue;
             }
+            let (name, value) = match memchr::memchr(b'=', &body[start..end]) {
+                Some(offset) => (start..start + offset, start + offset + 1..end),
+                None => (start..end, end..end),
+            };
+            let piece = |range: std::ops::Range<usize>| RawPiece { escaped: is_escaped(&body[range.clone()]), range };
+            return Some((piece(name), piece(value)));
         }
+        None
     })
-}
-
-/// The raw name and value of one non-empty pair.
-pub(crate) fn split_pair(pair: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b'=', pair) {
-        Some(at) => (&pair[..at], &pair[at + 1..]),
-        None => (pair, &[]),
-    }
 }
 
 /// Whether `raw` has anything to decode (`+` or `%`).
