@@ -217,8 +217,10 @@ where
             req.extensions_mut().insert(self.shared.state.clone());
             State::Running { inner: AssertUnwindSafe(self.inner.call(req)).catch_unwind() }
         };
-        let sleep = self.shared.timeout.map(tokio::time::sleep);
-        OuterFuture { state, sleep, span, id: Some(id), context: Some(context) }
+        // Only the deadline now: the timer is made and registered when the handler first waits
+        // (a handler that answers at once never touches the timer wheel).
+        let deadline = self.shared.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
+        OuterFuture { state, sleep: None, deadline, span, id: Some(id), context: Some(context) }
     }
 }
 
@@ -245,6 +247,7 @@ pin_project! {
         state: State<F>,
         #[pin]
         sleep: Option<tokio::time::Sleep>,
+        deadline: Option<tokio::time::Instant>,
         span: Span,
         id: Option<HeaderValue>,
         // Inline, not boxed: an allocation on every request for what only errors read.
@@ -267,13 +270,18 @@ where
                     Poll::Ready(Ok(Ok(response))) => response,
                     Poll::Ready(Ok(Err(never))) => match never {},
                     Poll::Ready(Err(panic)) => panic_response(&*panic),
-                    Poll::Pending => match this.sleep.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
-                        Some(Poll::Ready(())) => {
-                            tracing::warn!("request timed out; answering 503");
-                            HttpError::status_only(StatusCode::SERVICE_UNAVAILABLE).into_response()
+                    Poll::Pending => {
+                        if let Some(deadline) = this.deadline.take() {
+                            this.sleep.set(Some(tokio::time::sleep_until(deadline)));
                         }
-                        _ => return Poll::Pending,
-                    },
+                        match this.sleep.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
+                            Some(Poll::Ready(())) => {
+                                tracing::warn!("request timed out; answering 503");
+                                HttpError::status_only(StatusCode::SERVICE_UNAVAILABLE).into_response()
+                            }
+                            _ => return Poll::Pending,
+                        }
+                    }
                 },
                 StateProj::Ready { response } => response.take().unwrap_or_else(|| StatusCode::OK.into_response()),
                 StateProj::Rendering { render } => {

@@ -171,6 +171,33 @@ async fn slow_handler_times_out_with_503() {
     response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
 }
 
+/// The timeout counts from the request's arrival, not from the handler's first wait (the timer
+/// itself is only armed then): work done before that counts too.
+#[tokio::test]
+async fn timeout_counts_the_handlers_work_before_its_first_wait() {
+    let client = builder()
+        .set("app.request_timeout", 0.5)
+        .endpoint(
+            "busy",
+            "/busy",
+            get(|| async {
+                // Synchronous work first (it blocks this worker, as CPU-bound work would),
+                // then a wait that alone would fit in the timeout.
+                std::thread::sleep(std::time::Duration::from_millis(400));
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                "late"
+            }),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+        .test_client();
+    let response = client.get("/busy").accept_json().await;
+    response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+}
+
 /// A body sent in chunks, without `Content-Length`: only the extractor's limit can stop it.
 fn chunked(size: usize) -> axum::body::Body {
     let chunks = vec![b'x'; size]
