@@ -2,8 +2,8 @@
 //!
 //! In the order a request sees it:
 //!
-//! 1. a request id, from a valid incoming `X-Request-Id` or generated, put in the request
-//!    extensions ([`RequestId`]), echoed on the response, and on every log line of the request
+//! 1. a request id, from a valid incoming `X-Request-Id` or generated, kept with the request
+//!    ([`RequestId`], an extractor), echoed on the response, and on every log line of the request
 //!    through a `request` span;
 //! 2. a body limit: a `Content-Length` over `app.body_limit` is answered 413 before the body is
 //!    read, and every body extractor (`Bytes`, `String`, `Json`, `Form`, `Multipart`) stops at
@@ -33,12 +33,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, CatchUnwind};
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_LENGTH, HeaderName, HeaderValue};
+use http::request::Parts;
 use pin_project_lite::pin_project;
 use tower::util::Either;
 use tower::{Layer, Service};
@@ -53,13 +54,16 @@ use crate::state::AppState;
 /// Taken from a valid incoming `X-Request-Id` header (up to 64 visible ASCII characters) or
 /// generated; echoed on the response and attached to every log line of the request.
 ///
+/// It is an extractor. Code that holds a request's extensions rather than the request (a
+/// layer, a template function) finds it with [`RequestId::from_extensions`].
+///
 /// # Examples
 ///
 /// ```
 /// use phial_core::RequestId;
 ///
-/// async fn handler(id: axum::Extension<RequestId>) -> String {
-///     format!("request {}", id.0)
+/// async fn handler(id: RequestId) -> String {
+///     format!("request {id}")
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +75,45 @@ impl RequestId {
         // Only visible ASCII is ever stored (see `incoming_id` and `generate`).
         self.0.to_str().unwrap_or_default()
     }
+
+    /// The id of the request whose extensions these are; `None` outside a phial app (no outer
+    /// layer in front).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::RequestId;
+    ///
+    /// let request = http::Request::new(());
+    /// assert!(RequestId::from_extensions(request.extensions()).is_none());
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<&Self> {
+        extensions.get::<RequestContext>().map(|context| &context.id)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        Self::from_extensions(&parts.extensions)
+            .cloned()
+            .ok_or_else(|| HttpError::internal("the `RequestId` extractor needs a phial app's outer layer in front"))
+    }
+}
+
+/// The core's values for one request, in one request-extension entry: its id, the app's
+/// state and (once the session layer has run) its session.
+///
+/// One entry, not one each: every entry is an allocation, and a request's map is rehashed into
+/// a larger allocation at its fourth and eighth entries (axum adds three, a login context or a
+/// CSRF failure one more). Public access goes through [`RequestId::from_extensions`],
+/// [`AppState::from_extensions`] and [`Session::from_extensions`](crate::session::Session::from_extensions).
+#[derive(Clone)]
+pub(crate) struct RequestContext {
+    pub(crate) id: RequestId,
+    pub(crate) state: AppState,
+    pub(crate) session: Option<crate::session::Session>,
 }
 
 impl fmt::Display for RequestId {
@@ -211,10 +254,10 @@ where
         let state = if declared.is_some_and(|length| length > self.shared.body_limit) {
             State::Ready { response: Some(HttpError::status_only(StatusCode::PAYLOAD_TOO_LARGE).into_response()) }
         } else {
-            req.extensions_mut().insert(RequestId(id.clone()));
             // Extractors and guards whose router state is not `AppState` (bare routers nested
             // into an app, `MaybeUser` and the like) reach the app's state through the request.
-            req.extensions_mut().insert(self.shared.state.clone());
+            let context = RequestContext { id: RequestId(id.clone()), state: self.shared.state.clone(), session: None };
+            req.extensions_mut().insert(context);
             State::Running { inner: AssertUnwindSafe(self.inner.call(req)).catch_unwind() }
         };
         // Only the deadline now: the timer is made and registered when the handler first waits

@@ -72,9 +72,9 @@ pub(crate) struct StateInner {
 /// The router state of a phial app: config, URL map and the typed registry, behind one `Arc`.
 ///
 /// Cloning is a reference-count increment. Handlers reach registered values with [`Ext`], or
-/// through an extension's own extractor. Every request of a started app also carries it in its
-/// extensions (`parts.extensions.get::<AppState>()`), for extractors and layers that are
-/// generic over the router's state or run in a router nested without it.
+/// through an extension's own extractor. Every request of a started app also carries it
+/// ([`AppState::from_extensions`]), for extractors and layers that are generic over the
+/// router's state or run in a router nested without it.
 ///
 /// # Examples
 ///
@@ -96,6 +96,33 @@ pub(crate) struct StateInner {
 pub struct AppState(pub(crate) Arc<StateInner>);
 
 impl AppState {
+    /// The state of the app serving the request whose extensions these are: for extractors and
+    /// layers that are generic over the router's state. `None` outside a started phial app.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::AppState;
+    /// use phial_core::axum::extract::FromRequestParts;
+    /// use phial_core::axum::http::request::Parts;
+    ///
+    /// /// An extractor for any router state, reading the app's profile through the request.
+    /// struct CurrentProfile(phial_core::Profile);
+    ///
+    /// impl<S: Send + Sync> FromRequestParts<S> for CurrentProfile {
+    ///     type Rejection = phial_core::HttpError;
+    ///
+    ///     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    ///         let app = AppState::from_extensions(&parts.extensions)
+    ///             .ok_or_else(|| phial_core::HttpError::internal("not in a phial app"))?;
+    ///         Ok(CurrentProfile(app.profile()))
+    ///     }
+    /// }
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<&Self> {
+        extensions.get::<crate::outer::RequestContext>().map(|context| &context.state)
+    }
+
     /// The value of type `T` in the registry.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.0.registry.get::<T>()

@@ -350,7 +350,7 @@ impl CsrfLayer {
 fn keys_of(extensions: &http::Extensions) -> Option<Arc<CsrfKeys>> {
     extensions
         .get::<Arc<CsrfKeys>>()
-        .or_else(|| extensions.get::<phial_core::AppState>()?.get::<Arc<CsrfKeys>>())
+        .or_else(|| phial_core::AppState::from_extensions(extensions)?.get::<Arc<CsrfKeys>>())
         .cloned()
 }
 

@@ -558,9 +558,7 @@ pub(crate) fn context_of<U: AuthUser>(parts: &mut Parts) -> Result<Arc<LoginCont
     }
     let shared = match parts.extensions.get::<crate::layer::LayerShared<U>>() {
         Some(layer) => Arc::clone(&layer.0),
-        None => parts
-            .extensions
-            .get::<phial_core::AppState>()
+        None => phial_core::AppState::from_extensions(&parts.extensions)
             .and_then(|app| app.get::<crate::LoginState<U>>())
             .map(|state| Arc::clone(&state.shared))
             .ok_or(LoginError::NotInstalled(

@@ -242,7 +242,7 @@ pub(crate) fn deny<U: AuthUser>(
         (view, &config.login_message, &config.login_message_category)
     };
     let accept = parts.headers.get(http::header::ACCEPT).and_then(|value| value.to_str().ok());
-    let app = app.or_else(|| parts.extensions.get::<AppState>());
+    let app = app.or_else(|| AppState::from_extensions(&parts.extensions));
     let target = if asks_for_json(accept) { None } else { view.and_then(|view| view_url(&view, app)) };
     let mut response = if let Some(url) = target {
         if !message.is_empty()

@@ -687,12 +687,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let slot = parts.extensions.get::<SessionSlot>().ok_or_else(|| {
+        let session = Self::from_extensions(&parts.extensions).ok_or_else(|| {
             HttpError::internal(
                 "the `Session` extractor was used but `SessionLayer` is not installed; add it with `.layer(SessionLayer::new(...))`",
             )
         })?;
-        let session = slot.0.clone();
         session.load().await?;
         Ok(session)
     }
@@ -715,7 +714,12 @@ impl Session {
     /// assert!(Session::from_extensions(request.extensions()).is_none());
     /// ```
     pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
-        extensions.get::<SessionSlot>().map(|slot| slot.0.clone())
+        // In a phial app the session rides in the core's request context; a `SessionLayer` used
+        // on its own (bare axum) leaves a slot of its own.
+        match extensions.get::<crate::outer::RequestContext>() {
+            Some(context) => context.session.clone(),
+            None => extensions.get::<SessionSlot>().map(|slot| slot.0.clone()),
+        }
     }
 }
 
@@ -725,8 +729,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let Some(slot) = parts.extensions.get::<SessionSlot>() else { return Ok(None) };
-        let session = slot.0.clone();
+        let Some(session) = Self::from_extensions(&parts.extensions) else { return Ok(None) };
         session.load().await?;
         Ok(Some(session))
     }

@@ -186,7 +186,13 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let raw = RawCookie::find(request.headers(), &self.shared.config.cookie_name);
         let session = Session::new(Arc::clone(&self.shared), raw);
-        request.extensions_mut().insert(SessionSlot(session.clone()));
+        // Into the core's request context when there is one (a phial app): no entry of its own.
+        match request.extensions_mut().get_mut::<crate::outer::RequestContext>() {
+            Some(context) => context.session = Some(session.clone()),
+            None => {
+                request.extensions_mut().insert(SessionSlot(session.clone()));
+            }
+        }
         SessionFuture { inner: self.inner.call(request), session: Some(session), saving: None }
     }
 }

@@ -307,6 +307,57 @@ async fn request_id_is_echoed_or_generated() {
     assert_ne!(first, second);
 }
 
+/// The id a handler extracts is the one the response carries, incoming or generated; and
+/// code that only has the request's extensions finds the same id, the app's state and the
+/// session there.
+#[tokio::test]
+async fn request_id_state_and_session_are_found_through_the_request() {
+    use axum::extract::Request;
+    use phial_core::RequestId;
+    use phial_core::session::Session;
+
+    let client = builder()
+        .endpoint("id", "/id", get(|id: RequestId| async move { id.to_string() }))
+        .endpoint(
+            "parts",
+            "/parts",
+            get(|request: Request| async move {
+                let extensions = request.extensions();
+                let id = RequestId::from_extensions(extensions).map(ToString::to_string);
+                let profile = AppState::from_extensions(extensions).map(|state| state.profile().to_string());
+                let session = Session::from_extensions(extensions).is_some();
+                format!("{id:?} {profile:?} {session}")
+            }),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+        .test_client();
+    let given = client.get("/id").header("x-request-id", "abc-123").await;
+    given.assert_status(StatusCode::OK);
+    assert_eq!(given.text(), "abc-123");
+    let generated = client.get("/id").await;
+    assert_eq!(Some(generated.text()), generated.header("x-request-id"));
+    let parts = client.get("/parts").header("x-request-id", "abc-123").await;
+    parts.assert_status(StatusCode::OK);
+    assert_eq!(parts.text(), r#"Some("abc-123") Some("testing") true"#);
+}
+
+/// Outside a phial app (no outer layer), the `RequestId` extractor is a 500 with a message for
+/// the log, not a panic.
+#[tokio::test]
+async fn request_id_outside_an_app_is_an_internal_error() {
+    use phial_core::RequestId;
+    use tower::ServiceExt as _;
+
+    let router: axum::Router = axum::Router::new().route("/", get(|id: RequestId| async move { id.to_string() }));
+    let request = http::Request::get("/").body(axum::body::Body::empty()).unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
 #[tokio::test]
 async fn state_extractor_works_in_handlers() {
     let client = builder()
