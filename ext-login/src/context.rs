@@ -118,7 +118,7 @@ pub(crate) struct LoginContext<U> {
 /// What resolution needs from the request.
 pub(crate) struct RequestFacts {
     pub(crate) session: Session,
-    pub(crate) ident: String,
+    pub(crate) ident: Ident,
     /// The remember-me cookie's value, if the request carries one.
     remember: Option<String>,
 }
@@ -256,7 +256,7 @@ impl<U: AuthUser> LoginContext<U> {
             SessionProtection::Basic => {
                 tracing::info!("session identifier changed; the login is no longer fresh");
                 insert(session, FRESH, false)?;
-                insert(session, IDENT, &facts.ident)?;
+                insert(session, IDENT, facts.ident.as_str())?;
             }
             SessionProtection::Strong | SessionProtection::None => {
                 tracing::info!("session identifier changed; logging out (session_protection = strong)");
@@ -309,7 +309,7 @@ impl<U: AuthUser> LoginContext<U> {
         self.issue(&user, record.auth_hash, record.epoch, record.expires_at).await?;
         let session = &facts.session;
         session.cycle_id();
-        write_login_keys(session, &user.auth_id(), false, &facts.ident, record_auth(&user), record.epoch)?;
+        write_login_keys(session, &user.auth_id(), false, facts.ident.as_str(), record_auth(&user), record.epoch)?;
         emit(&shared.signals.remembered, &user);
         Ok(Some(user))
     }
@@ -357,7 +357,7 @@ impl<U: AuthUser> LoginContext<U> {
         }
         let session = &facts.session;
         session.cycle_id();
-        write_login_keys(session, &id, options.fresh, &facts.ident, record_auth(user), epoch)?;
+        write_login_keys(session, &id, options.fresh, facts.ident.as_str(), record_auth(user), epoch)?;
         if options.remember {
             let duration = options.duration.unwrap_or(Duration::from_secs(shared.config.remember_cookie_duration));
             let expires_at = OffsetDateTime::now_utc()
@@ -527,7 +527,7 @@ fn clear_login_keys(session: &Session) {
 /// The address is the TCP peer, or with `trusted_proxies = N > 0` the N-th address from the
 /// right of `X-Forwarded-For` (each trusted proxy appends the address it saw), as Werkzeug's
 /// `ProxyFix(x_for=N)` reads it; a header with fewer entries is ignored.
-pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_proxies: usize) -> String {
+pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_proxies: usize) -> Ident {
     use base64::Engine as _;
 
     let mut digest = Sha256::new();
@@ -539,7 +539,31 @@ pub(crate) fn identifier(headers: &HeaderMap, peer: Option<SocketAddr>, trusted_
     }
     digest.update(b"|");
     digest.update(headers.get(USER_AGENT).map(http::HeaderValue::as_bytes).unwrap_or_default());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.finalize()[..16])
+    let mut text = [0; IDENT_LEN];
+    let written = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_slice(&digest.finalize()[..16], &mut text);
+    debug_assert_eq!(written.ok(), Some(IDENT_LEN));
+    Ident(text)
+}
+
+/// The length of an identifier: 16 bytes in unpadded base64.
+const IDENT_LEN: usize = 22;
+
+/// A session identifier ([`identifier`]), kept on the stack: every resolution makes one and
+/// only compares it with the session's, so it is written out as a `String` only when stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ident([u8; IDENT_LEN]);
+
+impl Ident {
+    pub(crate) fn as_str(&self) -> &str {
+        // URL-safe base64 is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Ident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(feature = "templates")]
