@@ -1,6 +1,7 @@
 //! [`FormData`]: the submitted fields, as the body carried them.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::upload::UploadedFile;
 
@@ -48,10 +49,24 @@ impl FieldValue {
 /// assert_eq!(data.get_all("tag").count(), 2);
 /// assert!(data.get("missing").is_none());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct FormData {
-    fields: Vec<(String, FieldValue)>,
+    /// Every field's name, one after another: one allocation for all of them rather than one
+    /// each (a form is read on every submission).
+    names: String,
+    /// Each field's name (a range of `names`) and value, in the order they came.
+    fields: Vec<(Range<usize>, FieldValue)>,
     files: Vec<UploadedFile>,
+}
+
+#[expect(clippy::missing_fields_in_debug, reason = "the names buffer is shown split, beside each value")]
+impl std::fmt::Debug for FormData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FormData")
+            .field("fields", &self.pairs().collect::<Vec<_>>())
+            .field("files", &self.files)
+            .finish()
+    }
 }
 
 /// Why a body could not be read as a form.
@@ -77,12 +92,13 @@ impl FormData {
     pub fn from_urlencoded(body: &[u8]) -> Self {
         // One allocation for the list of a usual form: at most as many fields as `&`s plus one.
         // Capped, so that a body of `&`s reserves nothing for the pairs `parse` skips.
-        let mut fields = Vec::with_capacity((memchr::memchr_iter(b'&', body).count() + 1).min(64));
-        fields.extend(
-            crate::urlencoded::pairs(body)
-                .map(|(name, value)| (name.into_owned(), FieldValue::Text(value.into_owned()))),
-        );
-        Self { fields, files: Vec::new() }
+        let fields = Vec::with_capacity((memchr::memchr_iter(b'&', body).count() + 1).min(64));
+        // The names take at most the body's length (capped: a large body is mostly values).
+        let mut data = Self { names: String::with_capacity(body.len().min(1024)), fields, files: Vec::new() };
+        for (name, value) in crate::urlencoded::pairs(body) {
+            data.push(name, FieldValue::Text(value.into_owned()));
+        }
+        data
     }
 
     /// Reads a JSON object: each member is a field; an array member is a repeated field.
@@ -103,16 +119,36 @@ impl FormData {
     pub fn from_json(body: &[u8]) -> Result<Self, BodyError> {
         match serde_json::from_slice(body).map_err(BodyError::Json)? {
             serde_json::Value::Object(members) => {
-                let fields = members.into_iter().map(|(name, value)| (name, FieldValue::Json(value))).collect();
-                Ok(Self { fields, files: Vec::new() })
+                let mut data = Self::new();
+                for (name, value) in members {
+                    data.push(name, FieldValue::Json(value));
+                }
+                Ok(data)
             }
             _ => Err(BodyError::NotAnObject),
         }
     }
 
     /// Adds a value to field `name` (after any it has).
-    pub fn push(&mut self, name: impl Into<String>, value: FieldValue) {
-        self.fields.push((name.into(), value));
+    pub fn push(&mut self, name: impl AsRef<str>, value: FieldValue) {
+        let start = self.names.len();
+        self.names.push_str(name.as_ref());
+        self.fields.push((start..self.names.len(), value));
+    }
+
+    /// Each field's name and value, in order.
+    fn pairs(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
+        self.fields.iter().map(|(range, value)| (&self.names[range.clone()], value))
+    }
+
+    /// The values of the fields called `name`, in order. (Names are compared as bytes: slicing
+    /// them out as text would check character boundaries on every comparison.)
+    fn values_of<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a FieldValue> + use<'a, 'n> {
+        let names = self.names.as_bytes();
+        self.fields
+            .iter()
+            .filter(move |(range, _)| names.get(range.clone()) == Some(name.as_bytes()))
+            .map(|(_, value)| value)
     }
 
     /// Adds an uploaded file.
@@ -132,24 +168,24 @@ impl FormData {
 
     /// The first value of field `name`, as text.
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, value)| value.as_text())
+        self.values_of(name).next().map(FieldValue::as_text)
     }
 
     /// Every value of field `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FieldValue> + 'a {
-        self.fields.iter().filter(move |(n, _)| n == name).map(|(_, value)| value)
+        self.values_of(name)
     }
 
     /// Whether field `name` was submitted at all.
     pub fn contains(&self, name: &str) -> bool {
-        self.fields.iter().any(|(n, _)| n == name)
+        self.values_of(name).next().is_some()
     }
 
     /// Each distinct field name, in the order of first appearance.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
-        for (name, _) in &self.fields {
-            if !names.contains(&name.as_str()) {
+        for (name, _) in self.pairs() {
+            if !names.contains(&name) {
                 names.push(name);
             }
         }
@@ -159,5 +195,27 @@ impl FormData {
     /// Whether no field was submitted.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_share_one_buffer_and_read_back_by_field() {
+        let mut data = FormData::from_urlencoded(b"tag=a&name=Ada&tag=b&caf%C3%A9=1");
+        data.push("late", FieldValue::Text("x".into()));
+        assert_eq!(data.names(), ["tag", "name", "café", "late"]);
+        assert_eq!(data.get_all("tag").map(FieldValue::as_text).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(data.get("café").as_deref(), Some("1"));
+        assert_eq!(data.get("late").as_deref(), Some("x"));
+        // A name that is a prefix of another, or spans two, is no match.
+        assert!(!data.contains("ta"));
+        assert!(!data.contains("tagname"));
+        assert_eq!(
+            format!("{data:?}"),
+            r#"FormData { fields: [("tag", Text("a")), ("name", Text("Ada")), ("tag", Text("b")), ("café", Text("1")), ("late", Text("x"))], files: [] }"#
+        );
     }
 }

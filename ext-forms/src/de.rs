@@ -128,13 +128,16 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         // Borrowed names: the form and the plan outlive this pass.
         let plan = self.plan;
-        let mut keys: Vec<&str> = self.names.to_vec();
+        // The submitted names, then those the plan answers that were not submitted (none, and
+        // no allocation, on a form's first round).
+        let mut planned: Vec<&str> = Vec::new();
         for name in plan.absent.iter().chain(&plan.failed) {
-            if !keys.contains(&name.as_str()) {
-                keys.push(name);
+            if !self.names.contains(&name.as_str()) && !planned.contains(&name.as_str()) {
+                planned.push(name);
             }
         }
-        visitor.visit_map(Fields { root: self, keys: keys.into_iter(), current: None })
+        let keys = self.names.iter().copied().chain(planned);
+        visitor.visit_map(Fields { root: self, keys, current: None })
     }
 
     serde::forward_to_deserialize_any! {
@@ -146,7 +149,7 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
 
 struct Fields<'a> {
     root: Root<'a>,
-    keys: std::vec::IntoIter<&'a str>,
+    keys: std::iter::Chain<std::iter::Copied<std::slice::Iter<'a, &'a str>>, std::vec::IntoIter<&'a str>>,
     current: Option<&'a str>,
 }
 

@@ -373,7 +373,7 @@ async fn read_multipart(request: Request) -> Result<FormData, HttpError> {
             // Read whole but within the app's body limit: a larger body stops here with 413.
             let content_type = field.content_type().map(str::to_owned);
             let bytes = field.bytes().await.map_err(bad)?;
-            data.push(name.clone(), FieldValue::Text(file_name.clone()));
+            data.push(&name, FieldValue::Text(file_name.clone()));
             data.push_file(UploadedFile::new(name, file_name, content_type.as_deref(), bytes));
             continue;
         }

@@ -43,7 +43,10 @@ pub(crate) fn raw_pairs(body: &[u8]) -> impl Iterator<Item = (RawPiece, RawPiece
             if end == start {
                 continue;
             }
-            let (name, value) = match memchr::memchr(b'=', &body[start..end]) {
+            let pair = &body[start..end];
+            let equals =
+                if pair.len() < 32 { pair.iter().position(|&byte| byte == b'=') } else { memchr::memchr(b'=', pair) };
+            let (name, value) = match equals {
                 Some(offset) => (start..start + offset, start + offset + 1..end),
                 None => (start..end, end..end),
             };
@@ -56,7 +59,12 @@ pub(crate) fn raw_pairs(body: &[u8]) -> impl Iterator<Item = (RawPiece, RawPiece
 
 /// Whether `raw` has anything to decode (`+` or `%`).
 pub(crate) fn is_escaped(raw: &[u8]) -> bool {
-    memchr::memchr2(b'+', b'%', raw).is_some()
+    // Most names and values are a few bytes long, where memchr's setup costs more than a loop.
+    if raw.len() < 32 {
+        raw.iter().any(|&byte| byte == b'+' || byte == b'%')
+    } else {
+        memchr::memchr2(b'+', b'%', raw).is_some()
+    }
 }
 
 /// One name or value, decoded.
