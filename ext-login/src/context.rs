@@ -126,16 +126,22 @@ pub(crate) struct RequestFacts {
 impl RequestFacts {
     /// The facts of `parts`; loads a server-side session.
     pub(crate) async fn from_parts(parts: &mut Parts, config: &LoginConfig) -> Result<Self, LoginError> {
+        let mut facts = Self::without_remember(parts, config).await?;
+        facts.remember = remember_cookie(&parts.headers, config).map(str::to_owned);
+        Ok(facts)
+    }
+
+    /// The facts without the remember-me cookie, for resolution, which reads that cookie from
+    /// the headers only on the paths that need it (no user in the session, a changed
+    /// identifier): most requests of a logged-in user never look for it.
+    async fn without_remember(parts: &mut Parts, config: &LoginConfig) -> Result<Self, LoginError> {
         let session = <Session as axum::extract::OptionalFromRequestParts<()>>::from_request_parts(parts, &())
             .await
             .map_err(LoginError::Session)?
             .ok_or(LoginError::NotInstalled("no session layer in front of the login layer"))?;
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
         let ident = identifier(&parts.headers, peer, config.trusted_proxies);
-        let remember = phial_core::request::cookie(&parts.headers, &config.remember_cookie_name)
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned);
-        Ok(Self { session, ident, remember })
+        Ok(Self { session, ident, remember: None })
     }
 
     fn remember_cookie(&self) -> Option<&str> {
@@ -188,7 +194,7 @@ impl<U: AuthUser> LoginContext<U> {
         if let Some(resolved) = self.lock().resolved.clone() {
             return Ok(resolved);
         }
-        let facts = RequestFacts::from_parts(parts, &self.shared.config).await?;
+        let facts = RequestFacts::without_remember(parts, &self.shared.config).await?;
         self.lock().session = Some(facts.session.clone());
         let resolved = self.resolve_facts(&facts, &parts.headers).await?;
         #[cfg(feature = "templates")]
@@ -202,7 +208,8 @@ impl<U: AuthUser> LoginContext<U> {
 
     async fn resolve_facts(&self, facts: &RequestFacts, headers: &HeaderMap) -> Result<Resolved<U>, LoginError> {
         let session = &facts.session;
-        self.protect(facts).await?;
+        let remember = || remember_cookie(headers, &self.shared.config);
+        self.protect(facts, remember).await?;
         let stale = {
             // One snapshot for the four reads, taken after `protect`, which may change the
             // session, and gone before anything below changes it (which would copy it).
@@ -224,7 +231,7 @@ impl<U: AuthUser> LoginContext<U> {
         }
         // Boxed, as the request loader below: rare paths whose futures would otherwise make
         // every resolution's future (inside each handler's boxed future) larger.
-        if let Some(value) = facts.remember_cookie()
+        if let Some(value) = remember()
             && let Some(user) = Box::pin(self.restore(value, facts)).await?
         {
             return Ok(Resolved { user: Some(user), fresh: false });
@@ -240,7 +247,11 @@ impl<U: AuthUser> LoginContext<U> {
     }
 
     /// Session protection: compares the stored identifier with this request's.
-    async fn protect(&self, facts: &RequestFacts) -> Result<(), LoginError> {
+    async fn protect<'h>(
+        &self,
+        facts: &RequestFacts,
+        remember: impl FnOnce() -> Option<&'h str>,
+    ) -> Result<(), LoginError> {
         let session = &facts.session;
         let mode = self.shared.config.session_protection;
         if mode == SessionProtection::None {
@@ -262,7 +273,7 @@ impl<U: AuthUser> LoginContext<U> {
                 tracing::info!("session identifier changed; logging out (session_protection = strong)");
                 clear_login_keys(session);
                 session.cycle_id();
-                self.revoke_request_token(facts).await?;
+                self.revoke_request_token(remember()).await?;
             }
         }
         Ok(())
@@ -333,8 +344,8 @@ impl<U: AuthUser> LoginContext<U> {
     /// Deletes the token the request's cookie names, and clears the cookie. The cookie is
     /// cleared even when the request did not carry it: one with a narrower `Path` is not sent
     /// to every URL, and must still go.
-    async fn revoke_request_token(&self, facts: &RequestFacts) -> Result<(), LoginError> {
-        if let Some(value) = facts.remember_cookie()
+    async fn revoke_request_token(&self, remember: Option<&str>) -> Result<(), LoginError> {
+        if let Some(value) = remember
             && let Some((selector, _)) = parse_token(value)
         {
             self.shared.bounded("the remember store", self.shared.store()?.delete(selector)).await?;
@@ -351,9 +362,8 @@ impl<U: AuthUser> LoginContext<U> {
         let shared = &self.shared;
         let id = user.auth_id();
         let epoch = shared.bounded("the remember store", shared.store()?.epoch(&id)).await?;
-        let had_cookie = facts.remember_cookie().is_some();
-        if had_cookie {
-            self.revoke_request_token(facts).await?;
+        if let Some(value) = facts.remember_cookie() {
+            self.revoke_request_token(Some(value)).await?;
         }
         let session = &facts.session;
         session.cycle_id();
@@ -379,7 +389,7 @@ impl<U: AuthUser> LoginContext<U> {
         clear_login_keys(&facts.session);
         let _ = facts.session.remove(IDENT);
         facts.session.cycle_id();
-        self.revoke_request_token(facts).await?;
+        self.revoke_request_token(facts.remember_cookie()).await?;
         {
             let mut state = self.lock();
             state.resolved = Some(Resolved { user: None, fresh: false });
@@ -569,6 +579,11 @@ impl std::fmt::Debug for Ident {
 #[cfg(feature = "templates")]
 fn minijinja_value<U: AuthUser>(resolved: &Resolved<U>) -> phial_core::minijinja::Value {
     phial_core::minijinja::Value::from_serialize(crate::user::template_value(resolved.user.as_ref()))
+}
+
+/// The remember-me cookie's value, if the request carries a non-empty one.
+fn remember_cookie<'h>(headers: &'h HeaderMap, config: &LoginConfig) -> Option<&'h str> {
+    phial_core::request::cookie(headers, &config.remember_cookie_name).filter(|value| !value.is_empty())
 }
 
 /// The request's login context: the one an earlier extractor or guard of this request made,

@@ -78,3 +78,26 @@ async fn cookie_sessions_log_in_too() {
     log_in(&client, "ada", false).await;
     assert_eq!(client.get("/").await.text(), "user:ada");
 }
+
+/// Strong protection also revokes the remember-me token of a session whose identifier changed:
+/// a copied session and remember cookie, used from elsewhere, log nobody in, and the token no
+/// longer restores anyone afterwards (without the revocation, it would log the copy in again
+/// at once).
+#[tokio::test]
+async fn strong_revokes_the_remember_token_when_the_identifier_changes() {
+    let users = Users::with(&["ada"]);
+    let owner = app_with(&users, "session_protection = \"strong\"", "memory")
+        .await
+        .test_client()
+        .with_peer(peer("198.51.100.7:5000"));
+    owner.post("/login").header("user-agent", "Firefox").form(&[("name", "ada"), ("remember", "true")]).await;
+    let session = owner.cookie("session").expect("a session cookie");
+    let token = owner.cookie("remember_token").expect("a remember-me cookie");
+    let copy = owner.new_session().with_peer(peer("203.0.113.50:6000"));
+    copy.set_cookie("session", &session);
+    copy.set_cookie("remember_token", &token);
+    assert_eq!(copy.get("/").header("user-agent", "Firefox").await.text(), "anonymous");
+    let returning = owner.new_session().with_peer(peer("198.51.100.7:5000"));
+    returning.set_cookie("remember_token", &token);
+    assert_eq!(returning.get("/").header("user-agent", "Firefox").await.text(), "anonymous");
+}
