@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -19,7 +20,30 @@ use crate::routing::{UrlError, UrlMap, UrlParams};
 /// it is frozen into [`AppState`] before the first request.
 #[derive(Default)]
 pub struct Registry {
-    values: HashMap<TypeId, (Arc<dyn Any + Send + Sync>, &'static str)>,
+    values: HashMap<TypeId, (Arc<dyn Any + Send + Sync>, &'static str), BuildHasherDefault<TypeIdHasher>>,
+}
+
+/// The registry's hasher: a `TypeId` is a hash already, so it is used as it is rather than
+/// hashed again with `SipHash` (over a hundred instructions per lookup, and extractors look
+/// values up on every request), as `http::Extensions` does for its entries.
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // `TypeId` hashes through `write_u64`; anything else still hashes, byte by byte.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Registry {
@@ -315,4 +339,27 @@ macro_rules! handle_extractor {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_keeps_one_value_per_type_among_many() {
+        struct Wrapper<const N: usize>(usize);
+        macro_rules! fill {
+            ($registry:ident; $($n:literal)*) => { $( $registry.insert(Wrapper::<$n>($n * 10)); )* };
+        }
+        macro_rules! check {
+            ($registry:ident; $($n:literal)*) => { $( assert_eq!($registry.get::<Wrapper<$n>>().map(|w| w.0), Some($n * 10)); )* };
+        }
+        let mut registry = Registry::default();
+        fill!(registry; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+        registry.insert(String::from("text"));
+        registry.insert(String::from("replaced"));
+        check!(registry; 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+        assert_eq!(registry.get::<String>().map(String::as_str), Some("replaced"));
+        assert!(registry.get::<u8>().is_none());
+    }
 }
