@@ -536,13 +536,9 @@ async fn form_token(parts: &Parts, body: Body, config: &CsrfConfig) -> Result<(O
 /// checked handler, which parses the whole form again.
 fn urlencoded_field(body: &[u8], name: &str) -> Option<String> {
     urlencoded::raw_pairs(body).find_map(|(raw_name, value)| {
-        let raw_name_bytes = &body[raw_name.range];
-        let matches = if raw_name.escaped {
-            urlencoded::decode(raw_name_bytes) == name
-        } else {
-            raw_name_bytes == name.as_bytes()
-        };
-        matches.then(|| urlencoded::decode(&body[value.range]).into_owned())
+        let matches =
+            if raw_name.escaped { raw_name.decode(body) == name } else { &body[raw_name.range] == name.as_bytes() };
+        matches.then(|| value.decode(body).into_owned())
     })
 }
 

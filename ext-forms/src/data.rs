@@ -91,7 +91,7 @@ impl FormData {
     /// bytes that are not UTF-8 are replaced, as browsers do.
     pub fn from_urlencoded(body: &[u8]) -> Self {
         // One allocation for the list of a usual form: at most as many fields as `&`s plus one.
-        // Capped, so that a body of `&`s reserves nothing for the pairs `parse` skips.
+        // Capped, so that a body of `&`s reserves little for the empty pairs the reader skips.
         let fields = Vec::with_capacity((memchr::memchr_iter(b'&', body).count() + 1).min(64));
         // The names take at most the body's length (capped: a large body is mostly values).
         let mut data = Self { names: String::with_capacity(body.len().min(1024)), fields, files: Vec::new() };
