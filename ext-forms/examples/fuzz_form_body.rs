@@ -15,7 +15,7 @@ use http::StatusCode;
 use phial_core::axum::Router;
 use phial_core::axum::routing::post;
 use phial_core::testing::TestClient;
-use phial_forms::{FieldValue, Form, FormData};
+use phial_forms::{Form, FormData};
 use serde::Deserialize;
 use validator::Validate;
 
@@ -137,7 +137,7 @@ async fn main() {
         let data = FormData::from_urlencoded(&body);
         let mut expected = FormData::new();
         for (name, value) in form_urlencoded::parse(&body) {
-            expected.push(name, FieldValue::Text(value.into_owned()));
+            expected.push_text(&name, &value);
         }
         if data != expected {
             eprintln!("seed {seed}: urlencoded body read differently: {:?}", String::from_utf8_lossy(&body));

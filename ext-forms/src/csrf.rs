@@ -7,6 +7,7 @@
 //! value: `Session::cycle_id`, which phial-login calls at login and logout, drops it, so a
 //! token taken before login is refused after it (Flask-WTF keeps it; this is on purpose).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -473,17 +474,29 @@ async fn protect(
         tracing::info!(reason = %refused, path = %parts.uri.path(), "CSRF check refused the request");
         return Ok((body, Err(refused)));
     }
-    let header_token = keys
-        .header_names
-        .iter()
-        .find_map(|name| parts.headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned));
-    let (token, body) = match header_token {
-        Some(token) => (Some(token), body),
-        None => form_token(parts, body, config).await?,
-    };
+    // The session first: the token is checked against its secret where it is found, in a
+    // header or in the body, without copying it out.
     let session = Session::from_request_parts(parts, &()).await.map_err(IntoResponse::into_response)?;
-    let secret = session.get::<String>(CSRF_SESSION_KEY);
-    let outcome = keys.check(token.as_deref(), secret.as_deref());
+    let values = session.values();
+    let secret = values.get_str(CSRF_SESSION_KEY);
+    let header_token =
+        keys.header_names.iter().find_map(|name| parts.headers.get(name).and_then(|value| value.to_str().ok()));
+    let (outcome, body) = match header_token {
+        Some(token) => (keys.check(Some(token), secret), body),
+        None => match form_body(parts, body, config).await? {
+            FormBody::Other(body) => (keys.check(None, secret), body),
+            FormBody::Urlencoded(bytes) => {
+                let outcome = keys.check(urlencoded_field(&bytes, &config.field_name).as_deref(), secret);
+                (outcome, Body::from(bytes))
+            }
+            FormBody::Multipart(bytes, content_type) => {
+                // Boxed: multer's parser is two kilobytes of future state, which the urlencoded
+                // path would otherwise carry (and allocate and copy) on every checked request.
+                let token = Box::pin(multipart_field(content_type, bytes.clone(), &config.field_name)).await;
+                (keys.check(token.as_deref(), secret), Body::from(bytes))
+            }
+        },
+    };
     if let Err(refused) = &outcome {
         tracing::info!(reason = %refused, path = %parts.uri.path(), "CSRF check refused the request");
     }
@@ -510,35 +523,40 @@ fn same_origin(headers: &http::HeaderMap) -> Result<(), CsrfError> {
     }
 }
 
-/// The token field of a form body, and the body to hand on.
-async fn form_token(parts: &Parts, body: Body, config: &CsrfConfig) -> Result<(Option<String>, Body), Response> {
+/// A request body as the token search sees it.
+enum FormBody<'a> {
+    /// Not a form: passed on unread.
+    Other(Body),
+    Urlencoded(bytes::Bytes),
+    /// With the request's `Content-Type`, which holds the boundary.
+    Multipart(bytes::Bytes, &'a str),
+}
+
+/// The body of a form read whole (up to `max_form_bytes`), for its token field.
+async fn form_body<'a>(parts: &'a Parts, body: Body, config: &CsrfConfig) -> Result<FormBody<'a>, Response> {
     let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let kind = body_kind(content_type);
-    let urlencoded = kind == BodyKind::Urlencoded;
-    if !urlencoded && kind != BodyKind::Multipart {
-        return Ok((None, body));
+    if kind != BodyKind::Urlencoded && kind != BodyKind::Multipart {
+        return Ok(FormBody::Other(body));
     }
     let bytes = axum::body::to_bytes(body, config.max_form_bytes).await.map_err(|_| {
         HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large to check its CSRF token.").into_response()
     })?;
-    let token = if urlencoded {
-        urlencoded_field(&bytes, &config.field_name)
+    Ok(if kind == BodyKind::Urlencoded {
+        FormBody::Urlencoded(bytes)
     } else {
-        // Boxed: multer's parser is two kilobytes of future state, which the urlencoded path
-        // would otherwise carry (and allocate and copy) on every checked request.
-        Box::pin(multipart_field(content_type, bytes.clone(), &config.field_name)).await
-    };
-    Ok((token, Body::from(bytes)))
+        FormBody::Multipart(bytes, content_type)
+    })
 }
 
 /// The first field called `name` of a urlencoded body, decoded. Only names that are escaped
 /// are decoded to be compared, and only the value found: the token scan runs before every
 /// checked handler, which parses the whole form again.
-fn urlencoded_field(body: &[u8], name: &str) -> Option<String> {
+fn urlencoded_field<'b>(body: &'b [u8], name: &str) -> Option<Cow<'b, str>> {
     urlencoded::raw_pairs(body).find_map(|(raw_name, value)| {
         let matches =
             if raw_name.escaped { raw_name.decode(body) == name } else { &body[raw_name.range] == name.as_bytes() };
-        matches.then(|| value.decode(body).into_owned())
+        matches.then(|| value.decode(body))
     })
 }
 
@@ -608,7 +626,12 @@ mod tests {
             b"csrf_token=%FF%FE",
         ];
         for body in bodies {
-            assert_eq!(urlencoded_field(body, "csrf_token"), parsed(body, "csrf_token"), "{}", body.escape_ascii());
+            assert_eq!(
+                urlencoded_field(body, "csrf_token").map(Cow::into_owned),
+                parsed(body, "csrf_token"),
+                "{}",
+                body.escape_ascii()
+            );
         }
         assert_eq!(
             urlencoded_field(b"csrf%5Ftoken=escaped&csrf_token=plain", "csrf_token").as_deref(),

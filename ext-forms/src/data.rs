@@ -5,16 +5,17 @@ use std::ops::Range;
 
 use crate::upload::UploadedFile;
 
-/// One submitted value: text from a urlencoded or multipart body, or a JSON value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldValue {
+/// One submitted value, borrowed from its [`FormData`]: text from a urlencoded or multipart
+/// body, or a JSON value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
     /// A value from a urlencoded or multipart body.
-    Text(String),
+    Text(&'a str),
     /// A value of a JSON object's member.
-    Json(serde_json::Value),
+    Json(&'a serde_json::Value),
 }
 
-impl FieldValue {
+impl<'a> FieldValue<'a> {
     /// The value as text, the way it is shown back in a re-rendered form: a JSON string without
     /// quotes, other JSON values in JSON notation.
     ///
@@ -23,13 +24,14 @@ impl FieldValue {
     /// ```
     /// use phial_forms::FieldValue;
     ///
-    /// assert_eq!(FieldValue::Text("ada".into()).as_text(), "ada");
-    /// assert_eq!(FieldValue::Json(serde_json::json!("ada")).as_text(), "ada");
-    /// assert_eq!(FieldValue::Json(serde_json::json!(36)).as_text(), "36");
+    /// assert_eq!(FieldValue::Text("ada").as_text(), "ada");
+    /// assert_eq!(FieldValue::Json(&serde_json::json!("ada")).as_text(), "ada");
+    /// assert_eq!(FieldValue::Json(&serde_json::json!(36)).as_text(), "36");
     /// ```
-    pub fn as_text(&self) -> Cow<'_, str> {
-        match self {
-            Self::Text(text) | Self::Json(serde_json::Value::String(text)) => Cow::Borrowed(text),
+    pub fn as_text(&self) -> Cow<'a, str> {
+        match *self {
+            Self::Text(text) => Cow::Borrowed(text),
+            Self::Json(serde_json::Value::String(text)) => Cow::Borrowed(text),
             Self::Json(serde_json::Value::Null) => Cow::Borrowed(""),
             Self::Json(other) => Cow::Owned(other.to_string()),
         }
@@ -49,21 +51,43 @@ impl FieldValue {
 /// assert_eq!(data.get_all("tag").count(), 2);
 /// assert!(data.get("missing").is_none());
 /// ```
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct FormData {
-    /// Every field's name, one after another: one allocation for all of them rather than one
-    /// each (a form is read on every submission).
-    names: String,
-    /// Each field's name (a range of `names`) and value, in the order they came.
-    fields: Vec<(Range<usize>, FieldValue)>,
+    /// Every field's name and text value, one after another: one allocation for the whole form
+    /// rather than one or two per field (a form is read on every submission).
+    text: String,
+    /// Each field, in the order they came.
+    fields: Vec<Entry>,
     files: Vec<UploadedFile>,
 }
 
-#[expect(clippy::missing_fields_in_debug, reason = "the names buffer is shown split, beside each value")]
+/// Equal when the same fields came in the same order, with the same files.
+impl PartialEq for FormData {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter()) && self.files == other.files
+    }
+}
+
+/// A field: its name, a range of the text buffer, and its value.
+#[derive(Clone)]
+struct Entry {
+    name: Range<usize>,
+    value: Stored,
+}
+
+/// A value as the form keeps it.
+#[derive(Clone)]
+enum Stored {
+    /// A range of the text buffer.
+    Text(Range<usize>),
+    Json(serde_json::Value),
+}
+
+#[expect(clippy::missing_fields_in_debug, reason = "the text buffer is shown split, as each field's name and value")]
 impl std::fmt::Debug for FormData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FormData")
-            .field("fields", &self.pairs().collect::<Vec<_>>())
+            .field("fields", &self.iter().collect::<Vec<_>>())
             .field("files", &self.files)
             .finish()
     }
@@ -93,10 +117,15 @@ impl FormData {
         // One allocation for the list of a usual form: at most as many fields as `&`s plus one.
         // Capped, so that a body of `&`s reserves little for the empty pairs the reader skips.
         let fields = Vec::with_capacity((memchr::memchr_iter(b'&', body).count() + 1).min(64));
-        // The names take at most the body's length (capped: a large body is mostly values).
-        let mut data = Self { names: String::with_capacity(body.len().min(1024)), fields, files: Vec::new() };
-        for (name, value) in crate::urlencoded::pairs(body) {
-            data.push(name, FieldValue::Text(value.into_owned()));
+        // Decoded text is no longer than the body, unless bytes that are not UTF-8 are replaced.
+        let mut data = Self { text: String::with_capacity(body.len()), fields, files: Vec::new() };
+        let mut decoder = crate::urlencoded::Decoder::new(body);
+        for (name, value) in crate::urlencoded::raw_pairs(body) {
+            let start = data.text.len();
+            decoder.append(&name, &mut data.text);
+            let middle = data.text.len();
+            decoder.append(&value, &mut data.text);
+            data.fields.push(Entry { name: start..middle, value: Stored::Text(middle..data.text.len()) });
         }
         data
     }
@@ -121,7 +150,7 @@ impl FormData {
             serde_json::Value::Object(members) => {
                 let mut data = Self::new();
                 for (name, value) in members {
-                    data.push(name, FieldValue::Json(value));
+                    data.push_json(&name, value);
                 }
                 Ok(data)
             }
@@ -129,26 +158,73 @@ impl FormData {
         }
     }
 
-    /// Adds a value to field `name` (after any it has).
-    pub fn push(&mut self, name: impl AsRef<str>, value: FieldValue) {
-        let start = self.names.len();
-        self.names.push_str(name.as_ref());
-        self.fields.push((start..self.names.len(), value));
+    /// Adds a text value to field `name` (after any it has).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::{FieldValue, FormData};
+    ///
+    /// let mut data = FormData::new();
+    /// data.push_text("tag", "a");
+    /// data.push_text("tag", "b");
+    /// assert_eq!(data.get_all("tag").collect::<Vec<_>>(), [FieldValue::Text("a"), FieldValue::Text("b")]);
+    /// ```
+    pub fn push_text(&mut self, name: &str, value: &str) {
+        let name = self.add_text(name);
+        let value = Stored::Text(self.add_text(value));
+        self.fields.push(Entry { name, value });
     }
 
-    /// Each field's name and value, in order.
-    fn pairs(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
-        self.fields.iter().map(|(range, value)| (&self.names[range.clone()], value))
+    /// Adds a JSON value to field `name` (after any it has).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::FormData;
+    ///
+    /// let mut data = FormData::new();
+    /// data.push_json("age", serde_json::json!(36));
+    /// assert_eq!(data.get("age").as_deref(), Some("36"));
+    /// ```
+    pub fn push_json(&mut self, name: &str, value: serde_json::Value) {
+        let name = self.add_text(name);
+        self.fields.push(Entry { name, value: Stored::Json(value) });
     }
 
-    /// The values of the fields called `name`, in order. (Names are compared as bytes: slicing
-    /// them out as text would check character boundaries on every comparison.)
-    fn values_of<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a FieldValue> + use<'a, 'n> {
-        let names = self.names.as_bytes();
-        self.fields
-            .iter()
-            .filter(move |(range, _)| names.get(range.clone()) == Some(name.as_bytes()))
-            .map(|(_, value)| value)
+    fn add_text(&mut self, text: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(text);
+        start..self.text.len()
+    }
+
+    /// Each field's name and value, in the order they came, repeats kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::{FieldValue, FormData};
+    ///
+    /// let data = FormData::from_urlencoded(b"a=1&b=2&a=3");
+    /// let fields: Vec<_> = data.iter().collect();
+    /// assert_eq!(fields[2], ("a", FieldValue::Text("3")));
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, FieldValue<'_>)> {
+        self.fields.iter().map(|entry| (&self.text[entry.name.clone()], self.value(entry)))
+    }
+
+    fn value<'a>(&'a self, entry: &'a Entry) -> FieldValue<'a> {
+        match &entry.value {
+            Stored::Text(range) => FieldValue::Text(&self.text[range.clone()]),
+            Stored::Json(value) => FieldValue::Json(value),
+        }
+    }
+
+    /// The fields called `name`, in order. (Names are compared as bytes: slicing them out as
+    /// text would check character boundaries on every comparison.)
+    fn entries<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Entry> + use<'a, 'n> {
+        let text = self.text.as_bytes();
+        self.fields.iter().filter(move |entry| text.get(entry.name.clone()) == Some(name.as_bytes()))
     }
 
     /// Adds an uploaded file.
@@ -168,28 +244,42 @@ impl FormData {
 
     /// The first value of field `name`, as text.
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.values_of(name).next().map(FieldValue::as_text)
+        self.get_all(name).next().map(|value| value.as_text())
     }
 
     /// Every value of field `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a FieldValue> + 'a {
-        self.values_of(name)
+    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = FieldValue<'a>> + use<'a, 'n> {
+        self.entries(name).map(|entry| self.value(entry))
     }
 
     /// Whether field `name` was submitted at all.
     pub fn contains(&self, name: &str) -> bool {
-        self.values_of(name).next().is_some()
+        self.entries(name).next().is_some()
     }
 
     /// Each distinct field name, in the order of first appearance.
-    pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::new();
-        for (name, _) in self.pairs() {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        names
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_forms::FormData;
+    ///
+    /// let data = FormData::from_urlencoded(b"tag=a&name=Ada&tag=b");
+    /// assert_eq!(data.names().collect::<Vec<_>>(), ["tag", "name"]);
+    /// ```
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let text = self.text.as_bytes();
+        // A name is listed where it first comes (a form has few fields: no set is built).
+        self.fields.iter().enumerate().filter_map(move |(index, entry)| {
+            let name = &text[entry.name.clone()];
+            let repeat = self.fields[..index].iter().any(|earlier| &text[earlier.name.clone()] == name);
+            (!repeat).then(|| &self.text[entry.name.clone()])
+        })
+    }
+
+    /// How many values were submitted (a repeated field counts each time).
+    pub fn len(&self) -> usize {
+        self.fields.len()
     }
 
     /// Whether no field was submitted.
@@ -203,11 +293,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_share_one_buffer_and_read_back_by_field() {
+    fn names_and_values_share_one_buffer_and_read_back_by_field() {
         let mut data = FormData::from_urlencoded(b"tag=a&name=Ada&tag=b&caf%C3%A9=1");
-        data.push("late", FieldValue::Text("x".into()));
-        assert_eq!(data.names(), ["tag", "name", "café", "late"]);
-        assert_eq!(data.get_all("tag").map(FieldValue::as_text).collect::<Vec<_>>(), ["a", "b"]);
+        data.push_text("late", "x");
+        data.push_json("count", serde_json::json!(2));
+        assert_eq!(data.names().collect::<Vec<_>>(), ["tag", "name", "café", "late", "count"]);
+        assert_eq!(data.get_all("tag").map(|value| value.as_text()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(data.get("count").as_deref(), Some("2"));
+        assert_eq!(data.len(), 6);
         assert_eq!(data.get("café").as_deref(), Some("1"));
         assert_eq!(data.get("late").as_deref(), Some("x"));
         // A name that is a prefix of another, or spans two, is no match.
@@ -215,7 +308,7 @@ mod tests {
         assert!(!data.contains("tagname"));
         assert_eq!(
             format!("{data:?}"),
-            r#"FormData { fields: [("tag", Text("a")), ("name", Text("Ada")), ("tag", Text("b")), ("café", Text("1")), ("late", Text("x"))], files: [] }"#
+            r#"FormData { fields: [("tag", Text("a")), ("name", Text("Ada")), ("tag", Text("b")), ("café", Text("1")), ("late", Text("x")), ("count", Json(Number(2)))], files: [] }"#
         );
     }
 }

@@ -82,10 +82,9 @@ pub(crate) struct FieldFailure {
 pub(crate) fn read<T: DeserializeOwned>(data: &FormData) -> (Option<T>, Vec<FieldFailure>) {
     let mut plan = Plan::default();
     let mut failures = Vec::new();
-    let names = data.names();
     // Each round blames a new field, so the rounds are bounded by the fields there can be.
-    for _ in 0..=names.len() + 64 {
-        match T::deserialize(Root { data, names: &names, plan: &plan }) {
+    for _ in 0..=data.len() + 64 {
+        match T::deserialize(Root { data, plan: &plan }) {
             Ok(value) => return (Some(value), failures),
             Err(DeError { kind: Kind::Missing, field: Some(field), .. }) if !plan.absent.contains(&field) => {
                 plan.absent.insert(field);
@@ -117,8 +116,6 @@ struct Plan {
 
 struct Root<'a> {
     data: &'a FormData,
-    /// `data`'s distinct field names, found once for every round.
-    names: &'a [&'a str],
     plan: &'a Plan,
 }
 
@@ -132,11 +129,11 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
         // no allocation, on a form's first round).
         let mut planned: Vec<&str> = Vec::new();
         for name in plan.absent.iter().chain(&plan.failed) {
-            if !self.names.contains(&name.as_str()) && !planned.contains(&name.as_str()) {
+            if !self.data.contains(name) && !planned.contains(&name.as_str()) {
                 planned.push(name);
             }
         }
-        let keys = self.names.iter().copied().chain(planned);
+        let keys = self.data.names().chain(planned);
         visitor.visit_map(Fields { root: self, keys, current: None })
     }
 
@@ -147,13 +144,14 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
     }
 }
 
-struct Fields<'a> {
+struct Fields<'a, I> {
     root: Root<'a>,
-    keys: std::iter::Chain<std::iter::Copied<std::slice::Iter<'a, &'a str>>, std::vec::IntoIter<&'a str>>,
+    /// The names to read: the submitted ones, then those the plan answers.
+    keys: I,
     current: Option<&'a str>,
 }
 
-impl<'de> MapAccess<'de> for Fields<'_> {
+impl<'de, 'a, I: Iterator<Item = &'a str>> MapAccess<'de> for Fields<'a, I> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
@@ -186,7 +184,7 @@ struct Field<'a> {
 }
 
 impl<'a> Field<'a> {
-    fn values(&self) -> impl Iterator<Item = &'a FieldValue> + 'a {
+    fn values(&self) -> impl Iterator<Item = FieldValue<'a>> + 'a {
         self.data.get_all(self.name)
     }
 
@@ -276,13 +274,14 @@ impl<'de> de::Deserializer<'de> for Field<'_> {
 }
 
 /// One value (`None`: a repeated field's list ran out, which cannot happen for a lone value).
-struct Scalar<'a>(Option<&'a FieldValue>);
+struct Scalar<'a>(Option<FieldValue<'a>>);
 
 impl<'a> Scalar<'a> {
     /// The value's text, or the JSON value when it is not a string.
     fn text(&self) -> Result<Result<&'a str, &'a serde_json::Value>, DeError> {
         match self.0 {
-            Some(FieldValue::Text(text) | FieldValue::Json(serde_json::Value::String(text))) => Ok(Ok(text)),
+            Some(FieldValue::Text(text)) => Ok(Ok(text)),
+            Some(FieldValue::Json(serde_json::Value::String(text))) => Ok(Ok(text)),
             Some(FieldValue::Json(value)) => Ok(Err(value)),
             None => Err(DeError::new(Kind::Missing, "no value")),
         }
@@ -376,8 +375,7 @@ impl<'de> de::Deserializer<'de> for Scalar<'_> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            None | Some(FieldValue::Json(serde_json::Value::Null)) => visitor.visit_none(),
-            Some(FieldValue::Text(text)) if text.is_empty() => visitor.visit_none(),
+            None | Some(FieldValue::Json(serde_json::Value::Null) | FieldValue::Text("")) => visitor.visit_none(),
             Some(_) => visitor.visit_some(self),
         }
     }

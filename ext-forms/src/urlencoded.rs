@@ -1,25 +1,87 @@
 //! `application/x-www-form-urlencoded` bodies, read the way the `form_urlencoded` crate reads
-//! them (the WHATWG URL standard's parser), but without its per-byte work on the common case:
-//! a name or value with no `+` and no `%` is checked as UTF-8 in one pass and borrowed.
+//! them (the WHATWG URL standard's parser), but without its per-byte work and allocations: the
+//! body is checked as UTF-8 once, and names and values are decoded straight into the form's one
+//! text buffer (a piece with no `+` and no `%` is copied whole).
 //!
 //! Every form request reads its body through here, and a CSRF-protected one reads the token's
 //! field too; the differential tests below hold it to `form_urlencoded::parse`.
 
 use std::borrow::Cow;
 
-/// The `(name, value)` pairs of `body`, decoded, in order: pairs are split on `&` (empty ones
-/// skipped), name from value on the first `=` (none: an empty value), `+` is a space, `%XX` a
-/// byte (a `%` without two hex digits stays as it is), and bytes that are not UTF-8 are
-/// replaced with U+FFFD.
-pub(crate) fn pairs(body: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    // One UTF-8 check for the whole body (the usual case: it is valid), instead of one per
-    // name and value: a piece between ASCII delimiters of valid text is valid text.
-    let text = std::str::from_utf8(body).ok();
-    let piece = move |raw: &RawPiece| match (raw.escaped, text) {
-        (false, Some(text)) => Cow::Borrowed(&text[raw.range.clone()]),
-        _ => raw.decode(body),
-    };
-    raw_pairs(body).map(move |(name, value)| (piece(&name), piece(&value)))
+/// Decodes the names and values of one body onto the end of a text buffer (the form's), so
+/// that a field costs no allocation of its own: `+` is a space, `%XX` a byte (a `%` without two
+/// hex digits stays as it is), and bytes that are not UTF-8 are replaced with U+FFFD, as
+/// `form_urlencoded` decodes a piece.
+pub(crate) struct Decoder<'b> {
+    body: &'b [u8],
+    /// The body as text, when it is UTF-8: one check for the whole body (the usual case)
+    /// instead of one per piece, since a piece between ASCII delimiters of valid text is valid.
+    text: Option<&'b str>,
+    /// The bytes of consecutive escapes above ASCII, checked as UTF-8 together (`%C3%A9`).
+    pending: Vec<u8>,
+}
+
+impl<'b> Decoder<'b> {
+    pub(crate) fn new(body: &'b [u8]) -> Self {
+        Self { body, text: std::str::from_utf8(body).ok(), pending: Vec::new() }
+    }
+
+    /// Appends `piece` (of this decoder's body), decoded, to `out`.
+    pub(crate) fn append(&mut self, piece: &RawPiece, out: &mut String) {
+        let Some(text) = self.text else {
+            out.push_str(&piece.decode(self.body));
+            return;
+        };
+        let range = piece.range.clone();
+        if !piece.escaped {
+            out.push_str(&text[range]);
+            return;
+        }
+        let bytes = self.body;
+        let end = range.end;
+        // `literal` starts the text not yet copied; every index it and `at` stop at is an ASCII
+        // byte (a delimiter, `+` or `%`), so a boundary of the body's characters.
+        let (mut literal, mut at) = (range.start, range.start);
+        while at < end {
+            let (byte, width) = match (bytes[at], &bytes[at + 1..end]) {
+                (b'+', _) => (b' ', 1),
+                (b'%', [high, low, ..]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                    (hex(*high) << 4 | hex(*low), 3)
+                }
+                _ => {
+                    at += 1;
+                    continue;
+                }
+            };
+            if literal < at {
+                self.flush(out);
+                out.push_str(&text[literal..at]);
+            }
+            if byte.is_ascii() {
+                self.flush(out);
+                out.push(char::from(byte));
+            } else {
+                self.pending.push(byte);
+            }
+            at += width;
+            literal = at;
+        }
+        if literal < end {
+            self.flush(out);
+            out.push_str(&text[literal..end]);
+        }
+        self.flush(out);
+    }
+
+    /// Appends the pending escaped bytes: a sequence that is not UTF-8 ends at the next byte
+    /// that is not an escape above ASCII (a literal character or an ASCII escape starts a new
+    /// one), so checking each run of them alone replaces what checking the whole piece would.
+    fn flush(&mut self, out: &mut String) {
+        if !self.pending.is_empty() {
+            out.push_str(&String::from_utf8_lossy(&self.pending));
+            self.pending.clear();
+        }
+    }
 }
 
 /// A name or value as it is in the body.
@@ -121,8 +183,22 @@ fn hex(digit: u8) -> u8 {
 mod tests {
     use super::*;
 
+    /// Each pair decoded both ways the crate decodes: onto a shared buffer (forms) and alone
+    /// (the CSRF token scan), which must agree.
     fn ours(body: &[u8]) -> Vec<(String, String)> {
-        pairs(body).map(|(name, value)| (name.into_owned(), value.into_owned())).collect()
+        let mut decoder = Decoder::new(body);
+        let mut buffer = String::new();
+        raw_pairs(body)
+            .map(|(name, value)| {
+                let start = buffer.len();
+                decoder.append(&name, &mut buffer);
+                let middle = buffer.len();
+                decoder.append(&value, &mut buffer);
+                let pair = (buffer[start..middle].to_owned(), buffer[middle..].to_owned());
+                assert_eq!((name.decode(body).into_owned(), value.decode(body).into_owned()), pair);
+                pair
+            })
+            .collect()
     }
 
     fn reference(body: &[u8]) -> Vec<(String, String)> {
