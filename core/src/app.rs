@@ -40,6 +40,8 @@ pub(crate) struct AppParts {
     pub(crate) error_handlers: HashMap<u16, ErrorHandlerFn>,
     #[cfg(feature = "templates")]
     pub(crate) template_globals: Vec<(String, minijinja::Value)>,
+    #[cfg(feature = "templates")]
+    pub(crate) context_processors: Vec<crate::templates::ContextProcessor>,
 }
 
 type SectionLoader = Box<dyn Fn(&ConfigSource, &mut Registry) -> Result<(), Error> + Send + Sync>;
@@ -279,6 +281,31 @@ impl AppBuilder {
         self
     }
 
+    /// Adds a context processor (Flask's `@app.context_processor`; feature `templates`): `f`
+    /// adds values to the templates of a request when its handler takes a
+    /// [`Template`](crate::Template), and is not run for requests that render none. The app's
+    /// processors run after the extensions', so a value both set is the app's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    ///
+    /// let app = App::builder().context_processor(|parts, vars| {
+    ///     let agent = parts.headers.get("user-agent").and_then(|value| value.to_str().ok());
+    ///     vars.insert("is_mobile", agent.is_some_and(|agent| agent.contains("Mobile")));
+    /// });
+    /// ```
+    #[cfg(feature = "templates")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+    pub fn context_processor(
+        mut self,
+        f: impl Fn(&http::request::Parts, &mut crate::templates::TemplateVars) + Send + Sync + 'static,
+    ) -> Self {
+        self.parts.context_processors.push(std::sync::Arc::new(f));
+        self
+    }
+
     /// Validates the app: loads config, orders the extensions, runs every `build` hook.
     ///
     /// # Panics
@@ -330,10 +357,16 @@ impl AppBuilder {
         let names: Vec<String> = extensions.iter().map(|e| e.name()).collect();
         tracing::info!(order = %names.join(", "), "extension order resolved");
 
+        // The app's own context processors run after the extensions' (in extension order), so
+        // the app has the last word on a value both set.
+        #[cfg(feature = "templates")]
+        let app_processors = std::mem::take(&mut parts.context_processors);
         for ext in &extensions {
             let mut ctx = BuildCtx { parts: &mut parts, owner: ext.name(), source: &source, app: &app_config };
             ext.build(&mut ctx)?;
         }
+        #[cfg(feature = "templates")]
+        parts.context_processors.extend(app_processors);
         crate::assembly::assemble(extensions, parts, source, app_config, config_values)
     }
 
@@ -367,6 +400,8 @@ pub struct App {
     pub(crate) commands: Vec<(String, CliCommand)>,
     #[cfg(feature = "templates")]
     pub(crate) template_globals: Vec<(String, minijinja::Value)>,
+    #[cfg(feature = "templates")]
+    pub(crate) context_processors: Vec<crate::templates::ContextProcessor>,
 }
 
 impl App {

@@ -47,6 +47,8 @@ pub(crate) fn assemble(
         error_handlers,
         #[cfg(feature = "templates")]
         template_globals,
+        #[cfg(feature = "templates")]
+        context_processors,
     } = parts;
     let mut urls = UrlMap::new(app_config.server_name.clone(), app_config.preferred_url_scheme.clone());
     let mut infos = Vec::new();
@@ -131,6 +133,8 @@ pub(crate) fn assemble(
         commands,
         #[cfg(feature = "templates")]
         template_globals,
+        #[cfg(feature = "templates")]
+        context_processors,
     })
 }
 
@@ -189,6 +193,8 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
         config_values,
         #[cfg(feature = "templates")]
         template_globals,
+        #[cfg(feature = "templates")]
+        context_processors,
         ..
     } = app;
     ctx.session_stores.push(("memory".to_owned(), Arc::new(MemoryStore::new())));
@@ -235,6 +241,7 @@ pub(crate) async fn start(app: App, mut ctx: StartCtx) -> Result<RunningApp, Err
             urls.clone(),
             &config_values,
             template_globals,
+            context_processors,
         );
         ctx.registry.insert(templates);
     }

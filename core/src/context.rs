@@ -113,6 +113,44 @@ impl BuildCtx<'_> {
         self.parts.template_globals.push((name.to_owned(), value));
         self
     }
+
+    /// Adds a context processor (Flask's `@app.context_processor`; feature `templates`): `f`
+    /// adds values to the templates of a request when its handler takes a
+    /// [`Template`](crate::Template). Requests that render no template never run it, so an
+    /// extension's per-request template helpers (a CSRF token, the current user) cost nothing
+    /// on the others.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use phial_core::prelude::*;
+    /// use phial_core::RequestId;
+    ///
+    /// struct RequestIds;
+    ///
+    /// impl Extension for RequestIds {
+    ///     const NAME: &'static str = "request-ids";
+    ///     type Config = ();
+    ///
+    ///     fn build(&self, _: &(), ctx: &mut BuildCtx<'_>) -> Result<(), Error> {
+    ///         ctx.context_processor(|parts, vars| {
+    ///             if let Some(id) = RequestId::from_extensions(&parts.extensions) {
+    ///                 vars.insert("request_id", id.as_str());
+    ///             }
+    ///         });
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    #[cfg(feature = "templates")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
+    pub fn context_processor(
+        &mut self,
+        f: impl Fn(&http::request::Parts, &mut crate::templates::TemplateVars) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.parts.context_processors.push(Arc::new(f));
+        self
+    }
 }
 
 /// What an extension's `start` hook works with: config, and the registry it fills.

@@ -6,8 +6,10 @@
 //! - `config`: the merged config, secrets masked (`config.app.bind`);
 //! - `get_flashed_messages(with_categories=false, category_filter=[])`, when the page is
 //!   rendered through the [`Template`] extractor;
-//! - whatever layers of the request added with [`TemplateVars`] (e.g. `current_user`,
-//!   `csrf_token`), and globals added with `AppBuilder::template_global`.
+//! - what the app's context processors add (`AppBuilder::context_processor`,
+//!   `BuildCtx::context_processor`; e.g. `csrf_token`), run only for requests that render;
+//! - whatever layers of the request added with [`TemplateVars`] (e.g. `current_user`), and
+//!   globals added with `AppBuilder::template_global`.
 //!
 //! Autoescaping is on for `.html`, `.htm` and `.xml` templates. Templates load from
 //! `app.template_folder` (default `templates/`); with `app.templates_auto_reload` (on in
@@ -53,7 +55,13 @@ enum Env {
 #[derive(Clone)]
 pub struct Templates {
     env: Arc<Env>,
+    /// Run by the [`Template`] extractor, in the order they were added.
+    processors: Arc<[ContextProcessor]>,
 }
+
+/// A context processor: adds a request's values to its templates (see
+/// `BuildCtx::context_processor`).
+pub(crate) type ContextProcessor = Arc<dyn Fn(&Parts, &mut TemplateVars) + Send + Sync>;
 
 impl fmt::Debug for Templates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -69,6 +77,7 @@ impl Templates {
         urls: UrlMap,
         config: &[(String, serde_json::Value)],
         globals: Vec<(String, Value)>,
+        processors: Vec<ContextProcessor>,
     ) -> Self {
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(&app.template_folder));
@@ -84,7 +93,7 @@ impl Templates {
         }
         let reload = app.templates_auto_reload.unwrap_or(profile == Profile::Development);
         let env = if reload { Env::Reloading(Arc::new(Mutex::new(env))) } else { Env::Fixed(Arc::new(env)) };
-        Self { env: Arc::new(env) }
+        Self { env: Arc::new(env), processors: processors.into() }
     }
 
     /// Renders template `name` with `context`.
@@ -161,8 +170,10 @@ impl From<minijinja::Error> for HttpError {
     }
 }
 
-/// Values the layers of a request add to every template it renders (Flask's context
-/// processors): put one in the request extensions and add to it.
+/// Values added to every template a request renders: what the app's context processors add
+/// (see `BuildCtx::context_processor`, the usual way), and what the request's layers put in
+/// its extensions (a layer that knows a value only once it has run, such as phial-login's
+/// `current_user`).
 ///
 /// # Examples
 ///
@@ -262,6 +273,10 @@ where
             .ok_or_else(|| HttpError::internal("templates are not set up (feature `templates`)"))?;
         // Loads a server-side session before a template can ask for its flashes.
         let session = <Session as axum::extract::OptionalFromRequestParts<()>>::from_request_parts(parts, &()).await?;
-        Ok(Self { templates, session, vars: parts.extensions.get::<TemplateVars>().cloned().unwrap_or_default() })
+        let mut vars = parts.extensions.get::<TemplateVars>().cloned().unwrap_or_default();
+        for processor in templates.processors.iter() {
+            processor(parts, &mut vars);
+        }
+        Ok(Self { templates, session, vars })
     }
 }

@@ -99,3 +99,41 @@ async fn reload_picks_up_edits() {
     write(dir.path(), "cats.html", "version two");
     assert_eq!(client.get("/cats").await.html(), "version two");
 }
+
+#[tokio::test]
+async fn context_processors_run_only_for_requests_that_render() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = template_dir();
+    write(dir.path(), "path.html", "{{ path }} {{ greeting }}, {{ origin }}");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&runs);
+    let client = builder()
+        .set("app.template_folder", dir.path().to_str().unwrap())
+        .context_processor(move |parts, vars| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            vars.insert("path", parts.uri.path());
+            vars.insert("greeting", "from the app");
+        })
+        .extension(FnExtension::new("greeter", |ctx| {
+            // The app's processor runs after the extensions': its value wins.
+            ctx.context_processor(|_, vars| {
+                vars.insert("greeting", "from an extension");
+                vars.insert("origin", "the extension");
+            });
+            Ok(())
+        }))
+        .endpoint("page", "/page", get(|t: Template| async move { t.render("path.html", ()) }))
+        .endpoint("plain", "/plain", get(|| async { "no template" }))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap()
+        .test_client();
+    assert_eq!(client.get("/plain").await.text(), "no template");
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "a request that renders nothing runs no processor");
+    assert_eq!(client.get("/page").await.html(), "/page from the app, the extension");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
