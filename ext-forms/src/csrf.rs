@@ -391,8 +391,6 @@ where
         if self.mark {
             request.extensions_mut().insert(Arc::clone(&self.keys));
         }
-        #[cfg(feature = "templates")]
-        template_functions(&mut request, &self.keys);
         let config = self.keys.config();
         let checked = config.enabled
             && self.keys.methods.contains(request.method())
@@ -425,18 +423,21 @@ where
     }
 }
 
-/// `csrf_token()` and `hidden_tag()` for the templates this request renders.
+/// `csrf_token()` and `hidden_tag()` for the templates of the request whose extensions these
+/// are: the context processor `FormsExtension` adds, run only when a page renders.
 #[cfg(feature = "templates")]
-fn template_functions(request: &mut Request, keys: &Arc<CsrfKeys>) {
+pub(crate) fn template_functions(
+    extensions: &http::Extensions,
+    keys: &Arc<CsrfKeys>,
+    vars: &mut phial_core::templates::TemplateVars,
+) {
     use phial_core::minijinja::{Error as TemplateError, ErrorKind, Value};
-    use phial_core::templates::TemplateVars;
 
-    let Some(session) = Session::from_extensions(request.extensions()) else { return };
+    let Some(session) = Session::from_extensions(extensions) else { return };
     let csrf = Csrf { keys: Arc::clone(keys), session };
     let token =
         move || csrf.token().map_err(|err| TemplateError::new(ErrorKind::InvalidOperation, err.message().to_owned()));
     let field = token.clone();
-    let vars = request.extensions_mut().get_or_insert_default::<TemplateVars>();
     vars.insert("csrf_token", Value::from_function(token));
     vars.insert(
         "hidden_tag",

@@ -36,7 +36,9 @@ pub struct FormsConfig {
 ///
 /// At build it adds, in stage `Auth` (inside the session layer, whose secret it needs), the
 /// [`CsrfLayer`] that checks every unsafe request not exempted, and the layer that gives each
-/// request the [`Catalog`] of its `Accept-Language` (or `forms.locale`).
+/// request the [`Catalog`] of its `Accept-Language` (or `forms.locale`). With feature
+/// `templates`, a context processor gives the templates of a request that renders one
+/// `csrf_token()` and `hidden_tag()`.
 ///
 /// # Examples
 ///
@@ -80,6 +82,11 @@ impl Extension for FormsExtension {
         let https = app.preferred_url_scheme.eq_ignore_ascii_case("https");
         // The keys live in the app's state, which every request carries, for `Csrf`.
         ctx.state(Arc::clone(&keys));
+        #[cfg(feature = "templates")]
+        {
+            let keys = Arc::clone(&keys);
+            ctx.context_processor(move |parts, vars| crate::csrf::template_functions(&parts.extensions, &keys, vars));
+        }
         ctx.layer(Stage::Auth, "csrf", CsrfLayer::in_app(keys, https));
         if !self.catalogs.is_empty() {
             let chooser = Chooser { catalogs: self.catalogs.clone(), default: config.locale.clone() };

@@ -175,12 +175,12 @@ impl Object for FormView {
 
     fn call_method(self: &Arc<Self>, state: &State<'_, '_>, method: &str, args: &[Value]) -> Result<Value, Error> {
         match method {
-            // The CSRF field, from the `hidden_tag()` that the CSRF layer gives the request.
+            // The CSRF field, from the `hidden_tag()` that `FormsExtension` gives templates.
             "hidden_tag" => match state.lookup("hidden_tag") {
                 Some(global) => global.call(state, args),
                 None => Err(Error::new(
                     ErrorKind::UnknownFunction,
-                    "hidden_tag() needs phial-forms' CSRF layer (FormsExtension) in front of this route",
+                    "hidden_tag() needs phial-forms' FormsExtension in the app",
                 )),
             },
             _ => Err(Error::from(ErrorKind::UnknownMethod)),

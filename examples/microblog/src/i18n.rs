@@ -219,15 +219,19 @@ impl Extension for I18nExtension {
             phial::tower::util::MapRequestLayer::new(move |mut request: Request| {
                 let locale = Locale::negotiate(request.headers(), &languages);
                 request.extensions_mut().insert(locale);
-                let vars = request.extensions_mut().get_or_insert_default::<TemplateVars>();
+                request
+            }),
+        );
+        // Only requests that render a page get the template functions.
+        ctx.context_processor(|parts, vars: &mut TemplateVars| {
+            if let Some(&locale) = parts.extensions.get::<Locale>() {
                 vars.insert(
                     "_",
                     Value::from_function(move |text: String, kwargs: Kwargs| gettext(locale, &text, &kwargs)),
                 );
                 vars.insert("locale", locale.code());
-                request
-            }),
-        );
+            }
+        });
         Ok(())
     }
 }

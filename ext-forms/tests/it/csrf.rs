@@ -176,6 +176,13 @@ async fn templates_get_csrf_token_and_hidden_tag() {
             "/page",
             get(|template: Template| async move { template.render("form.html", ()) }).post(submit),
         )
+        .endpoint(
+            "bare",
+            "/bare",
+            get(|request: phial_core::axum::extract::Request| async move {
+                request.extensions().get::<phial_core::templates::TemplateVars>().is_some().to_string()
+            }),
+        )
         .build()
         .unwrap()
         .start()
@@ -188,6 +195,9 @@ async fn templates_get_csrf_token_and_hidden_tag() {
     assert!(form.contains(&hidden), "{page}");
     let response = client.post("/page").form(&[("csrf_token", token), ("body", "from the page")]).await;
     assert_eq!(response.text(), "from the page");
+    // The helpers are made only for requests that render: a context processor, not a per-request
+    // insert.
+    assert_eq!(client.get("/bare").await.text(), "false");
 }
 
 #[tokio::test]
