@@ -13,14 +13,13 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::{BoxFuture, Either};
-use http::StatusCode;
 use http::header::{CONTENT_TYPE, HOST, ORIGIN, REFERER};
 use http::request::Parts;
 use phial_core::axum::body::Body;
 use phial_core::axum::extract::{FromRequestParts, MatchedPath, Request};
 use phial_core::axum::response::{IntoResponse, Response};
 use phial_core::session::{CookieSigner, PER_LOGIN_PREFIX, Session, SignatureError};
-use phial_core::{Error, HttpError, Secret, axum, tower};
+use phial_core::{Error, HttpError, Secret, tower};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
@@ -540,9 +539,9 @@ async fn form_body<'a>(parts: &'a Parts, body: Body, config: &CsrfConfig) -> Res
     if kind != BodyKind::Urlencoded && kind != BodyKind::Multipart {
         return Ok(FormBody::Other(body));
     }
-    let bytes = axum::body::to_bytes(body, config.max_form_bytes).await.map_err(|_| {
-        HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large to check its CSRF token.").into_response()
-    })?;
+    let bytes = crate::body::read_whole(body, config.max_form_bytes)
+        .await
+        .map_err(|err| err.into_http("The form is too large to check its CSRF token.").into_response())?;
     Ok(if kind == BodyKind::Urlencoded {
         FormBody::Urlencoded(bytes)
     } else {

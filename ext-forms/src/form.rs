@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Method, StatusCode};
+use phial_core::axum::RequestExt as _;
 use phial_core::axum::extract::{FromRequest, Multipart, Request};
 use phial_core::axum::response::{IntoResponse, Response};
 use phial_core::{HttpError, axum};
@@ -353,12 +354,10 @@ async fn read_body(request: Request) -> Result<FormData, HttpError> {
             ));
         }
     }
-    // axum's own reader, for its body limit (`DefaultBodyLimit`, which phial's `app.body_limit`
-    // sets), awaited here rather than in a function of its own: a second copy of the request
-    // in the future state would put every form handler's future over 1 KiB.
-    let body = bytes::Bytes::from_request(request, &())
+    // Within axum's body limit (`DefaultBodyLimit`, which phial's `app.body_limit` sets).
+    let body = crate::body::read_whole(request.with_limited_body().into_body(), usize::MAX)
         .await
-        .map_err(|rejection| HttpError::new(rejection.status(), rejection.body_text()))?;
+        .map_err(|err| err.into_http("The request body is too large."))?;
     if kind == BodyKind::Json {
         FormData::from_json(&body).map_err(|err| HttpError::bad_request(err.to_string()))
     } else {

@@ -92,6 +92,7 @@
 //! | `{{ csrf_token() }}`, `{{ form.hidden_tag() }}` | `{{ csrf_token() }}`, `{{ hidden_tag() }}`, and `{{ form.hidden_tag() }}` with `form.view()` (feature `templates`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod body;
 mod csrf;
 mod data;
 mod de;

@@ -192,3 +192,63 @@ async fn a_catalog_in_the_request_translates_the_messages() {
     assert_eq!(errors["username"], serde_json::json!(["Este campo es obligatorio."]));
     assert_eq!(errors["email"], serde_json::Value::Null, "valid fields have no errors");
 }
+
+/// A urlencoded POST whose body comes in pieces, without `Content-Length` (so no layer can
+/// refuse it by its declared length), answered by `app`.
+async fn streamed_post(app: &phial_core::RunningApp, pieces: &[&str]) -> (StatusCode, String) {
+    use phial_core::tower::ServiceExt as _;
+
+    let pieces: Vec<Result<String, std::io::Error>> = pieces.iter().map(|piece| Ok((*piece).to_owned())).collect();
+    let request = http::Request::post("/register")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(phial_core::axum::body::Body::from_stream(futures_util::stream::iter(pieces)))
+        .unwrap();
+    let response = app.service().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = phial_core::axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_joined_and_stopped_at_the_limit() {
+    let app = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test")
+        .set("app.body_limit", 64)
+        .endpoint("register", "/register", post(register))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let (status, body) = streamed_post(&app, &["username=su", "san&age=", "12"]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""username":"susan""#), "{body}");
+    assert!(body.contains("Number must be at least 18."), "{body}");
+    let long = "x".repeat(100);
+    let (status, body) = streamed_post(&app, &["username=", &long]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+#[tokio::test]
+async fn the_csrf_layer_stops_a_streamed_form_at_its_limit() {
+    let app = App::builder()
+        .profile(Profile::Testing)
+        .set("app.secret_key", "test")
+        .set("forms.csrf.max_form_bytes", 64)
+        .extension(phial_forms::FormsExtension::new())
+        .endpoint("register", "/register", post(register))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let long = "x".repeat(100);
+    let (status, body) = streamed_post(&app, &["csrf_token=", &long]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body.contains("The form is too large to check its CSRF token."), "{body}");
+    // Within the limit the token is found across the pieces (and here refused as invalid).
+    let (status, body) = streamed_post(&app, &["csrf_to", "ken=abc&username=susan"]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("The CSRF session token is missing."), "{body}");
+}
