@@ -68,6 +68,36 @@ impl PartialEq for FormData {
     }
 }
 
+/// One submitted field of a [`FormData`], for the deserializer: its values are found from it on,
+/// without searching the fields before it.
+#[derive(Clone, Copy)]
+pub(crate) struct FieldRef<'a> {
+    data: &'a FormData,
+    index: usize,
+}
+
+impl<'a> FieldRef<'a> {
+    pub(crate) fn name(self) -> &'a str {
+        &self.data.text[self.data.fields[self.index].name.clone()]
+    }
+
+    /// This field's value.
+    pub(crate) fn first(self) -> FieldValue<'a> {
+        self.data.value(&self.data.fields[self.index])
+    }
+
+    /// The values of this field's name from this field on, in order.
+    pub(crate) fn values(self) -> impl Iterator<Item = FieldValue<'a>> + 'a {
+        let data = self.data;
+        let text = data.text.as_bytes();
+        let name = &text[data.fields[self.index].name.clone()];
+        data.fields[self.index..]
+            .iter()
+            .filter(move |entry| &text[entry.name.clone()] == name)
+            .map(move |entry| data.value(entry))
+    }
+}
+
 /// A field: its name, a range of the text buffer, and its value.
 #[derive(Clone)]
 struct Entry {
@@ -268,12 +298,16 @@ impl FormData {
     /// assert_eq!(data.names().collect::<Vec<_>>(), ["tag", "name"]);
     /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.first_fields().map(FieldRef::name)
+    }
+
+    /// The first field of each distinct name, in order (a form has few fields: no set is built).
+    pub(crate) fn first_fields(&self) -> impl Iterator<Item = FieldRef<'_>> {
         let text = self.text.as_bytes();
-        // A name is listed where it first comes (a form has few fields: no set is built).
         self.fields.iter().enumerate().filter_map(move |(index, entry)| {
             let name = &text[entry.name.clone()];
             let repeat = self.fields[..index].iter().any(|earlier| &text[earlier.name.clone()] == name);
-            (!repeat).then(|| &self.text[entry.name.clone()])
+            (!repeat).then_some(FieldRef { data: self, index })
         })
     }
 

@@ -14,7 +14,7 @@ use std::fmt;
 use serde::de::value::{SeqDeserializer, StrDeserializer};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 
-use crate::data::{FieldValue, FormData};
+use crate::data::{FieldRef, FieldValue, FormData};
 
 /// What kind of value a field failed to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +133,11 @@ impl<'de> de::Deserializer<'de> for Root<'_> {
                 planned.push(name);
             }
         }
-        let keys = self.data.names().chain(planned);
+        let keys = self
+            .data
+            .first_fields()
+            .map(|field| (field.name(), Some(field)))
+            .chain(planned.into_iter().map(|name| (name, None)));
         visitor.visit_map(Fields { root: self, keys, current: None })
     }
 
@@ -148,27 +152,26 @@ struct Fields<'a, I> {
     root: Root<'a>,
     /// The names to read: the submitted ones, then those the plan answers.
     keys: I,
-    current: Option<&'a str>,
+    /// The key just read, with its first field when it was submitted.
+    current: Option<(&'a str, Option<FieldRef<'a>>)>,
 }
 
-impl<'de, 'a, I: Iterator<Item = &'a str>> MapAccess<'de> for Fields<'a, I> {
+impl<'de, 'a, I: Iterator<Item = (&'a str, Option<FieldRef<'a>>)>> MapAccess<'de> for Fields<'a, I> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
-        let Some(key) = self.keys.next() else { return Ok(None) };
+        let Some((key, field)) = self.keys.next() else { return Ok(None) };
         let value = seed.deserialize(StrDeserializer::<DeError>::new(key))?;
-        self.current = Some(key);
+        self.current = Some((key, field));
         Ok(Some(value))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let key = self.current.take().unwrap_or_default();
-        let result = if self.root.plan.failed.contains(key) {
-            seed.deserialize(Placeholder)
-        } else if self.root.data.contains(key) {
-            seed.deserialize(Field { data: self.root.data, name: key })
-        } else {
-            seed.deserialize(Absent)
+        let (key, field) = self.current.take().unwrap_or_default();
+        let result = match field {
+            _ if self.root.plan.failed.contains(key) => seed.deserialize(Placeholder),
+            Some(field) => seed.deserialize(Field(field)),
+            None => seed.deserialize(Absent),
         };
         result.map_err(|mut err| {
             err.field.get_or_insert_with(|| key.to_owned());
@@ -178,14 +181,11 @@ impl<'de, 'a, I: Iterator<Item = &'a str>> MapAccess<'de> for Fields<'a, I> {
 }
 
 /// A submitted field: all its values, read from the form as needed (no list is built).
-struct Field<'a> {
-    data: &'a FormData,
-    name: &'a str,
-}
+struct Field<'a>(FieldRef<'a>);
 
 impl<'a> Field<'a> {
     fn values(&self) -> impl Iterator<Item = FieldValue<'a>> + 'a {
-        self.data.get_all(self.name)
+        self.0.values()
     }
 
     fn is_empty(&self) -> bool {
@@ -196,8 +196,8 @@ impl<'a> Field<'a> {
         })
     }
 
-    fn first(&self) -> Scalar<'_> {
-        Scalar(self.values().next())
+    fn first(&self) -> Scalar<'a> {
+        Scalar(Some(self.0.first()))
     }
 }
 
@@ -572,13 +572,15 @@ mod tests {
 
     #[test]
     fn a_complete_form_reads() {
-        let data = FormData::from_urlencoded(b"username=ada&age=36&remember=y&tags=a&tags=b&nickname=&plan=pro");
+        // A repeated name is read from all its fields, wherever they are; a scalar from the first.
+        let data =
+            FormData::from_urlencoded(b"tags=a&username=ada&age=36&remember=y&tags=b&nickname=&plan=pro&age=99&tags=c");
         let (value, failures) = read::<Signup>(&data);
         assert!(failures.is_empty(), "{failures:?}");
         let value = value.unwrap();
         assert_eq!(value.age, 36);
         assert!(value.remember);
-        assert_eq!(value.tags, ["a", "b"]);
+        assert_eq!(value.tags, ["a", "b", "c"]);
         assert_eq!(value.nickname, None, "an empty text input is no value");
         assert_eq!(value.plan, Plan2::Pro);
     }

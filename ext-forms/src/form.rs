@@ -281,16 +281,19 @@ fn other_field_name<'a>(error: &validator::ValidationError, this: &str, data: &'
     data.names().find(|name| *name != this && data.get(name).as_deref() == Some(&*other))
 }
 
-/// Whether the client wants JSON: a JSON body, or an `Accept` header that prefers it (a form
-/// posted without `Accept`, as by `curl`, is answered like a browser's).
-fn wants_json(headers: &http::HeaderMap) -> bool {
-    let header = |name| headers.get(name).and_then(|value: &http::HeaderValue| value.to_str().ok());
-    header(CONTENT_TYPE).is_some_and(is_json)
-        || header(ACCEPT).is_some_and(|accept| phial_core::middleware::prefers_json(Some(accept)))
+/// Whether the client wants JSON: a JSON body (`kind`), or an `Accept` header that prefers it
+/// (a form posted without `Accept`, as by `curl`, is answered like a browser's).
+fn wants_json(kind: BodyKind, headers: &http::HeaderMap) -> bool {
+    kind == BodyKind::Json
+        || headers
+            .get(ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| phial_core::middleware::prefers_json(Some(accept)))
 }
 
-fn is_json(content_type: &str) -> bool {
-    body_kind(content_type) == BodyKind::Json
+/// The kind of the body of a request with `headers`.
+fn request_body_kind(headers: &http::HeaderMap) -> BodyKind {
+    body_kind(headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default())
 }
 
 /// What a form body is, by its `Content-Type`.
@@ -335,16 +338,15 @@ fn essence(content_type: &str) -> &str {
     content_type.split(';').next().unwrap_or_default().trim()
 }
 
-/// Reads the body of `request` as form fields, by its content type.
-async fn read_body(request: Request) -> Result<FormData, HttpError> {
-    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let kind = body_kind(content_type);
+/// Reads the body of `request`, of `kind`, as form fields.
+async fn read_body(request: Request, kind: BodyKind) -> Result<FormData, HttpError> {
     match kind {
         BodyKind::Urlencoded | BodyKind::Unnamed | BodyKind::Json => {}
         // Boxed: multer's parser is kilobytes of future state that every other form would
         // otherwise carry in the handler's (boxed, copied) future.
         BodyKind::Multipart => return Box::pin(read_multipart(request)).await,
         BodyKind::Other => {
+            let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
             return Err(HttpError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
@@ -414,13 +416,14 @@ where
         if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
             return Ok(Self::empty());
         }
-        let json = wants_json(request.headers());
+        let kind = request_body_kind(request.headers());
+        let json = wants_json(kind, request.headers());
         let catalog = catalog(request.extensions());
         let csrf_failed = request.extensions().get::<crate::csrf::CsrfFailed>().cloned();
         // Boxed: reading a body is most of this future, and the handler's future (which the
         // router boxes) holds it: together they would pass 1 KiB, past the allocator's fast
         // sizes, on every form request.
-        let data = Box::pin(read_body(request)).await.map_err(IntoResponse::into_response)?;
+        let data = Box::pin(read_body(request, kind)).await.map_err(IntoResponse::into_response)?;
         let mut form = Self::submit(data, catalog.as_deref());
         if let Some(failed) = csrf_failed {
             // `CsrfMode::Form`: the token's failure is the form's, as in Flask-WTF's FlaskForm.
@@ -496,7 +499,7 @@ mod tests {
         let request = || Request::new(axum::body::Body::empty());
         let extract = Form::<Probe>::from_request(request(), &());
         assert!(size_of_val(&extract) < 1024, "Form::from_request: {} bytes", size_of_val(&extract));
-        let read = read_body(request());
+        let read = read_body(request(), BodyKind::Urlencoded);
         assert!(size_of_val(&read) < 1024, "read_body: {} bytes", size_of_val(&read));
     }
 }
