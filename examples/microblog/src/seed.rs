@@ -39,7 +39,7 @@ pub fn command() -> CliCommand {
 }
 
 /// Adds `users` users (all with `password_hash`), `posts` posts spread over them, newest
-/// first by user number, and each user following the next [`FOLLOWS`] users.
+/// first by user number, and each user following the next `FOLLOWS` users.
 ///
 /// # Errors
 ///
