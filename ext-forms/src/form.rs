@@ -13,7 +13,7 @@ use phial_core::{HttpError, axum};
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use crate::data::FormData;
+use crate::data::{FieldRef, FormData};
 use crate::messages::{self, Catalog};
 use crate::upload::{FileCheck, UploadedFile};
 
@@ -278,7 +278,8 @@ fn other_field_name<'a>(error: &validator::ValidationError, this: &str, data: &'
         serde_json::Value::String(text) => Cow::Borrowed(text.as_str()),
         value => Cow::Owned(value.to_string()),
     };
-    data.names().find(|name| *name != this && data.get(name).as_deref() == Some(&*other))
+    // Each name's first value, as `get` gives it, without searching the form for each name.
+    data.first_fields().find(|field| field.name() != this && field.first().as_text() == other).map(FieldRef::name)
 }
 
 /// Whether the client wants JSON: a JSON body (`kind`), or an `Accept` header that prefers it
