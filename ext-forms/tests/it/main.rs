@@ -195,7 +195,7 @@ async fn a_catalog_in_the_request_translates_the_messages() {
 
 /// A urlencoded POST whose body comes in pieces, without `Content-Length` (so no layer can
 /// refuse it by its declared length), answered by `app`.
-async fn streamed_post(app: &phial_core::RunningApp, pieces: &[&str]) -> (StatusCode, String) {
+async fn streamed_post(app: &RunningApp, pieces: &[&str]) -> (StatusCode, String) {
     use phial_core::tower::ServiceExt as _;
 
     let pieces: Vec<Result<String, std::io::Error>> = pieces.iter().map(|piece| Ok((*piece).to_owned())).collect();
@@ -209,18 +209,18 @@ async fn streamed_post(app: &phial_core::RunningApp, pieces: &[&str]) -> (Status
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// An app serving `register` on `/register`, with `setting` = `value` and `extension`.
+async fn register_app(setting: &str, value: i64, extension: Option<phial_forms::FormsExtension>) -> RunningApp {
+    let mut builder = App::builder().profile(Profile::Testing).set("app.secret_key", "test").set(setting, value);
+    if let Some(extension) = extension {
+        builder = builder.extension(extension);
+    }
+    builder.endpoint("register", "/register", post(register)).build().unwrap().start().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_streamed_body_is_joined_and_stopped_at_the_limit() {
-    let app = App::builder()
-        .profile(Profile::Testing)
-        .set("app.secret_key", "test")
-        .set("app.body_limit", 64)
-        .endpoint("register", "/register", post(register))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let app = register_app("app.body_limit", 64, None).await;
     let (status, body) = streamed_post(&app, &["username=su", "san&age=", "12"]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""username":"susan""#), "{body}");
@@ -232,17 +232,7 @@ async fn a_streamed_body_is_joined_and_stopped_at_the_limit() {
 
 #[tokio::test]
 async fn the_csrf_layer_stops_a_streamed_form_at_its_limit() {
-    let app = App::builder()
-        .profile(Profile::Testing)
-        .set("app.secret_key", "test")
-        .set("forms.csrf.max_form_bytes", 64)
-        .extension(phial_forms::FormsExtension::new())
-        .endpoint("register", "/register", post(register))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap();
+    let app = register_app("forms.csrf.max_form_bytes", 64, Some(phial_forms::FormsExtension::new())).await;
     let long = "x".repeat(100);
     let (status, body) = streamed_post(&app, &["csrf_token=", &long]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
