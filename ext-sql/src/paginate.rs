@@ -201,7 +201,9 @@ impl<T> Page<T> {
     }
 
     /// Page numbers for a pager, `None` marking a gap: Flask-SQLAlchemy's `iter_pages` with
-    /// its defaults `(2, 2, 4, 2)`.
+    /// its defaults `(2, 2, 4, 2)`. Without a count the last page known to exist (this one, or
+    /// the next when there is more) stands for the last page: the list is never longer than
+    /// the edges and the window around the current page, whatever `?page=` asked for.
     pub fn iter_pages(
         &self,
         left_edge: u64,
@@ -209,11 +211,7 @@ impl<T> Page<T> {
         right_current: u64,
         right_edge: u64,
     ) -> Vec<Option<u64>> {
-        let Some(pages) = self.pages() else {
-            // Without a count, show the pages known to exist.
-            let last = if self.more { self.page + 1 } else { self.page };
-            return (1..=last).map(Some).collect();
-        };
+        let pages = self.pages().unwrap_or(if self.more { self.page + 1 } else { self.page });
         let mut out = Vec::new();
         let pages_end = pages + 1;
         if pages_end == 1 {
@@ -416,6 +414,17 @@ mod tests {
         assert_eq!(pager(&Page::from_parts(vec![(); 20], 1, 20, Some(450), false)), "1 2 3 4 5 … 22 23");
         assert_eq!(pager(&Page::from_parts(vec![(); 10], 23, 20, Some(450), false)), "1 2 … 21 22 23");
         assert_eq!(pager(&Page::from_parts(vec![(); 20], 2, 20, Some(60), false)), "1 2 3");
+    }
+
+    #[test]
+    fn without_a_count_the_pager_stays_short_for_any_page() {
+        // A client's `?page=` (up to `u64::MAX` without `error_out`) once gave a list of
+        // every page up to it: gigabytes for one request.
+        let p = 1_u64 << 40;
+        assert_eq!(pager(&Page::from_parts(vec![(); 0], p, 20, None, false)), format!("1 2 … {} {} {p}", p - 2, p - 1));
+        let middle = Page::from_parts(vec![(); 20], 7, 20, None, true);
+        assert_eq!(pager(&middle), "1 2 … 5 6 7 8");
+        assert_eq!(pager(&Page::from_parts(vec![(); 20], 1, 20, None, true)), "1 2");
     }
 
     #[test]
