@@ -370,6 +370,14 @@ async fn read_body(request: Request, kind: BodyKind) -> Result<FormData, HttpErr
 
 async fn read_multipart(request: Request) -> Result<FormData, HttpError> {
     let bad = |err: axum::extract::multipart::MultipartError| HttpError::new(err.status(), err.body_text());
+    // Read whole first, within the body limit (a larger body stops there with 413): multer
+    // searches all it has buffered for the next boundary each time more of the body arrives,
+    // so a body trickled in small pieces would cost time quadratic in its length.
+    let (parts, body) = request.with_limited_body().into_parts();
+    let body = crate::body::read_whole(body, usize::MAX)
+        .await
+        .map_err(|err| err.into_http("The request body is too large."))?;
+    let request = Request::from_parts(parts, axum::body::Body::from(body));
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|rejection| HttpError::new(rejection.status(), rejection.body_text()))?;
@@ -377,7 +385,6 @@ async fn read_multipart(request: Request) -> Result<FormData, HttpError> {
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         let Some(name) = field.name().map(str::to_owned) else { continue };
         if let Some(file_name) = field.file_name().map(str::to_owned) {
-            // Read whole but within the app's body limit: a larger body stops here with 413.
             let content_type = field.content_type().map(str::to_owned);
             let bytes = field.bytes().await.map_err(bad)?;
             data.push_text(&name, &file_name);

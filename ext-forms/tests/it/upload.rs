@@ -17,6 +17,10 @@ struct Avatar {
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00";
 
 async fn client(body_limit: u64, calls: Arc<AtomicUsize>) -> TestClient {
+    app(body_limit, calls).await.test_client()
+}
+
+async fn app(body_limit: u64, calls: Arc<AtomicUsize>) -> RunningApp {
     App::builder()
         .profile(Profile::Testing)
         .set("app.secret_key", "test")
@@ -46,7 +50,6 @@ async fn client(body_limit: u64, calls: Arc<AtomicUsize>) -> TestClient {
         .start()
         .await
         .unwrap()
-        .test_client()
 }
 
 fn photo(filename: &str, bytes: &[u8]) -> Multipart {
@@ -84,4 +87,27 @@ async fn a_body_over_the_limit_is_413_before_the_handler_runs() {
     let response = client.post("/upload").multipart(photo("huge.jpg", &[JPEG, &vec![0_u8; 64 * 1024]].concat())).await;
     response.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler never saw the upload");
+}
+
+/// A multipart body that arrives a few bytes at a time (as a slow client sends it) reads the
+/// same: the extractor reads it whole before parsing, so it is searched for boundaries once.
+#[tokio::test]
+async fn a_multipart_body_in_small_pieces_reads_whole() {
+    use phial_core::tower::ServiceExt as _;
+
+    let app = app(1 << 20, Arc::default()).await;
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nslow\r\n--XyZ\r\n\
+        Content-Disposition: form-data; name=\"photo\"; filename=\"me.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        .to_vec();
+    body.extend_from_slice(JPEG);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> = body.chunks(7).map(|piece| Ok(piece.to_vec())).collect();
+    let request = http::Request::post("/upload")
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(phial_core::axum::body::Body::from_stream(futures_util::stream::iter(pieces)))
+        .unwrap();
+    let response = app.service().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let text = phial_core::axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    assert_eq!(text, "slow: me.jpg");
 }
