@@ -77,13 +77,23 @@ pub(crate) struct FieldFailure {
     pub(crate) kind: Kind,
 }
 
+/// How many submitted names the rounds of one read may visit in all (past the first
+/// [`MIN_ROUNDS`] rounds, which every form gets).
+const ROUND_BUDGET: usize = 1 << 22;
+
+/// The rounds every read may take, whatever its size: room for that many failing fields.
+const MIN_ROUNDS: usize = 16;
+
 /// Reads `T` from `data`. Returns the value (read with placeholders where fields failed) and
 /// every field that failed; `None` when a failure could not be pinned on a field.
 pub(crate) fn read<T: DeserializeOwned>(data: &FormData) -> (Option<T>, Vec<FieldFailure>) {
     let mut plan = Plan::default();
     let mut failures = Vec::new();
-    // Each round blames a new field, so the rounds are bounded by the fields there can be.
-    for _ in 0..=data.len() + 64 {
+    // Each round blames a new field, so the rounds are bounded by the fields there can be; and
+    // each visits every submitted name, so a large form gets fewer (a client chooses how many
+    // names it sends, and a map-shaped form could otherwise blame each of them in turn).
+    let rounds = (ROUND_BUDGET / (data.len() + 1)).clamp(MIN_ROUNDS, data.len() + 64);
+    for _ in 0..=rounds {
         match T::deserialize(Root { data, plan: &plan }) {
             Ok(value) => return (Some(value), failures),
             Err(DeError { kind: Kind::Missing, field: Some(field), .. }) if !plan.absent.contains(&field) => {
@@ -102,6 +112,11 @@ pub(crate) fn read<T: DeserializeOwned>(data: &FormData) -> (Option<T>, Vec<Fiel
                 return (None, failures);
             }
         }
+    }
+    // Out of rounds: the form is not valid, and says so even when no field was blamed yet.
+    tracing::debug!(fields = data.len(), "form body needed more rounds than it may take");
+    if failures.is_empty() {
+        failures.push(FieldFailure { field: String::new(), kind: Kind::Invalid });
     }
     (None, failures)
 }
@@ -604,6 +619,24 @@ mod tests {
             found,
             [("age".into(), Kind::Integer), ("plan".into(), Kind::Choice), ("score".into(), Kind::Float)]
         );
+    }
+
+    #[test]
+    fn a_large_form_that_keeps_failing_stops_within_its_budget() {
+        // A map-shaped form blames each name that does not fit in a round of its own: with
+        // many names its rounds are cut short, and the read still reports failures.
+        let count = 100_000;
+        let body: Vec<String> = (0..count).map(|i| format!("n{i}=x")).collect();
+        let data = FormData::from_urlencoded(body.join("&").as_bytes());
+        let (value, failures) = read::<std::collections::HashMap<String, u32>>(&data);
+        assert!(value.is_none());
+        let rounds = (ROUND_BUDGET / (count + 1)).max(MIN_ROUNDS);
+        assert_eq!(failures.len(), rounds + 1, "one failure a round, no more rounds than the budget");
+        assert!(failures.iter().all(|failure| failure.kind == Kind::Integer));
+        // A small one gets a round for every failing name.
+        let data = FormData::from_urlencoded(b"a=x&b=y&c=1");
+        let (value, failures) = read::<std::collections::HashMap<String, u32>>(&data);
+        assert_eq!((value.map(|map| map.len()), failures.len()), (Some(3), 2));
     }
 
     #[test]
