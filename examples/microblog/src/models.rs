@@ -379,29 +379,49 @@ pub fn all_posts() -> SelectStatement {
     select_posts()
 }
 
+/// At most this many distinct words of a query are searched for: on SQLite and MariaDB each
+/// is a pass over every post's body, and the query string is the client's.
+const MAX_SEARCH_WORDS: usize = 8;
+
+/// The distinct words of `query` (lowercased), the first [`MAX_SEARCH_WORDS`] of them.
+fn search_words(query: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in query.split_whitespace().map(str::to_lowercase) {
+        if !words.contains(&word) {
+            words.push(word);
+            if words.len() == MAX_SEARCH_WORDS {
+                break;
+            }
+        }
+    }
+    words
+}
+
 /// Posts that contain every word of `query`, in the database's own way (the original asks
 /// Elasticsearch): on PostgreSQL full-text search with the `simple` configuration (no
 /// stemming, any language; `to_tsvector` against `plainto_tsquery`, best match first, on the
 /// GIN index of revision `a1f0c3e5d7b9`); on SQLite and MariaDB a case-insensitive `LIKE` per
-/// word, newest first. `None` when `query` has no words.
+/// word, newest first. Repeated words count once, and only the first eight distinct words
+/// are searched for. `None` when `query` has no words.
 pub fn search_posts(backend: Backend, query: &str) -> Option<SelectStatement> {
-    let words: Vec<&str> = query.split_whitespace().collect();
+    let words = search_words(query);
     if words.is_empty() {
         return None;
     }
     let mut select = select_posts();
     if backend == Backend::Postgres {
+        let query = words.join(" ");
         let matches = "to_tsvector('simple', \"post\".\"body\") @@ plainto_tsquery('simple', $1)";
         let rank = "ts_rank(to_tsvector('simple', \"post\".\"body\"), plainto_tsquery('simple', $1))";
-        select.and_where(Expr::cust_with_values(matches, [query]));
+        select.and_where(Expr::cust_with_values(matches, [query.as_str()]));
         select.clear_order_by();
         select
-            .order_by_expr(Expr::cust_with_values(rank, [query]), Order::Desc)
+            .order_by_expr(Expr::cust_with_values(rank, [query.as_str()]), Order::Desc)
             .order_by(("post", "timestamp"), Order::Desc)
             .order_by(("post", "id"), Order::Desc);
     } else {
         for word in words {
-            let escaped = word.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let pattern = sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\');
             // Lowercased on both sides: SQLite's LIKE folds ASCII letters only.
             select.and_where(sea_query::Func::lower(Expr::col(("post", "body"))).like(pattern));
@@ -777,5 +797,15 @@ mod tests {
         assert_eq!(python_isoformat(whole, "Z"), "2024-01-02T03:04:05Z");
         assert_eq!(timestamp_bound(Backend::Sqlite, whole), Value::from("2024-01-02 03:04:05.000000"));
         assert_eq!(timestamp_bound(Backend::Postgres, whole), Value::from(whole));
+    }
+
+    #[test]
+    fn a_search_takes_each_word_once_and_at_most_eight() {
+        assert_eq!(search_words("  Rust rust RUST  axum "), ["rust", "axum"]);
+        let many = (0..1000).map(|i| format!("w{}", i % 50)).collect::<Vec<_>>().join(" ");
+        assert_eq!(search_words(&many), (0..8).map(|i| format!("w{i}")).collect::<Vec<_>>());
+        let sql = search_posts(Backend::Sqlite, &many).expect("words").to_string(sea_query::SqliteQueryBuilder);
+        assert_eq!(sql.matches(" LIKE ").count(), 8, "{sql}");
+        assert!(search_posts(Backend::Sqlite, " \t ").is_none());
     }
 }
