@@ -54,8 +54,18 @@ pub trait Blocklist: Send + Sync + 'static {
 /// ```
 #[derive(Debug)]
 pub struct MemoryBlocklist {
-    entries: Mutex<HashMap<String, Option<i64>>>,
+    table: Mutex<Table>,
     capacity: usize,
+}
+
+/// The entries, and when the first of them expires.
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<String, Option<i64>>,
+    /// No entry expires before this (`i64::MAX`: none expires): a full table is only swept once
+    /// this has passed, so while it is full of live entries an insert fails at once instead of
+    /// walking every entry under the lock that every request's check takes.
+    earliest_expiry: i64,
 }
 
 impl MemoryBlocklist {
@@ -68,29 +78,36 @@ impl MemoryBlocklist {
     /// # let _ = store;
     /// ```
     pub fn new(capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        Self {
+            table: Mutex::new(Table { entries: HashMap::new(), earliest_expiry: i64::MAX }),
+            capacity: capacity.max(1),
+        }
     }
 
     fn insert_now(&self, key: &str, expires_at: Option<i64>, now: i64) -> Result<bool, BoxError> {
-        let mut entries = self.entries.lock().map_err(|_| "blocklist lock poisoned")?;
-        if let Some(existing) = entries.get(key)
+        let mut table = self.table.lock().map_err(|_| "blocklist lock poisoned")?;
+        if let Some(existing) = table.entries.get(key)
             && existing.is_none_or(|exp| exp > now)
         {
             return Ok(false);
         }
-        if entries.len() >= self.capacity {
-            entries.retain(|_, exp| exp.is_none_or(|exp| exp > now));
-            if entries.len() >= self.capacity {
-                return Err("the memory blocklist is full; raise jwt.blocklist.capacity or use Redis".into());
-            }
+        if table.entries.len() >= self.capacity && table.earliest_expiry <= now {
+            table.entries.retain(|_, exp| exp.is_none_or(|exp| exp > now));
+            table.earliest_expiry = table.entries.values().filter_map(|exp| *exp).min().unwrap_or(i64::MAX);
         }
-        entries.insert(key.to_owned(), expires_at);
+        if table.entries.len() >= self.capacity && !table.entries.contains_key(key) {
+            return Err("the memory blocklist is full; raise jwt.blocklist.capacity or use Redis".into());
+        }
+        if let Some(exp) = expires_at {
+            table.earliest_expiry = table.earliest_expiry.min(exp);
+        }
+        table.entries.insert(key.to_owned(), expires_at);
         Ok(true)
     }
 
     fn contains_now(&self, keys: &[String], now: i64) -> Result<bool, BoxError> {
-        let entries = self.entries.lock().map_err(|_| "blocklist lock poisoned")?;
-        Ok(keys.iter().any(|key| entries.get(key).is_some_and(|exp| exp.is_none_or(|exp| exp > now))))
+        let table = self.table.lock().map_err(|_| "blocklist lock poisoned")?;
+        Ok(keys.iter().any(|key| table.entries.get(key).is_some_and(|exp| exp.is_none_or(|exp| exp > now))))
     }
 }
 
@@ -205,5 +222,21 @@ mod tests {
         assert!(!store.contains_now(&["a".into()], 15).unwrap());
         assert!(store.insert_now("d", Some(30), 16).is_err(), "full of live revocations");
         assert!(store.contains_now(&["b".into(), "x".into()], 16).unwrap());
+        // Full until b expires at 20 (no sweep before: it could free nothing); then b goes.
+        assert!(store.insert_now("d", Some(30), 19).is_err());
+        assert!(store.insert_now("d", Some(30), 20).unwrap(), "b expired and was swept");
+        assert!(store.contains_now(&["c".into()], 20).unwrap() && store.contains_now(&["d".into()], 20).unwrap());
+    }
+
+    #[test]
+    fn a_full_store_sweeps_for_an_entry_that_expires_sooner_than_the_rest() {
+        let store = MemoryBlocklist::new(2);
+        assert!(store.insert_now("long", None, 0).unwrap());
+        assert!(store.insert_now("soon", Some(5), 0).unwrap());
+        assert!(store.insert_now("next", Some(50), 4).is_err(), "nothing expired yet");
+        assert!(store.insert_now("next", Some(50), 5).unwrap(), "`soon` expired at 5 and was swept");
+        // Only the never-expiring entry and `next` left: full until 50.
+        assert!(store.insert_now("later", Some(60), 49).is_err());
+        assert!(store.insert_now("later", Some(60), 50).unwrap());
     }
 }
