@@ -64,7 +64,9 @@ impl KeyFunc {
     }
 
     /// The value of request header `name`, e.g. an API key. A missing header skips the limit;
-    /// combine with a default limit keyed by address to limit anonymous clients too.
+    /// combine with a default limit keyed by address to limit anonymous clients too. A value
+    /// longer than 128 bytes (as with [`custom`](Self::custom) keys) is stored by its SHA-256,
+    /// so a client's long header costs the storage no more than a short one.
     ///
     /// # Panics
     ///
@@ -88,11 +90,14 @@ impl KeyFunc {
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty())
-                .map(|v| ClientKey::Text(v.to_owned())),
-            Kind::Custom(key) => key(parts).filter(|k| !k.is_empty()).map(ClientKey::Text),
+                .map(|v| ClientKey::text(v.to_owned())),
+            Kind::Custom(key) => key(parts).filter(|k| !k.is_empty()).map(ClientKey::text),
         }
     }
 }
+
+/// Text keys longer than this are stored as their SHA-256 (`sha256:` and 64 hex digits).
+const MAX_KEY_TEXT: usize = 128;
 
 /// A key function's answer. An address stays an address until it is written into the
 /// storage key, so the common case formats it once, straight into that key.
@@ -103,6 +108,15 @@ pub(crate) enum ClientKey {
 }
 
 impl ClientKey {
+    /// A text key; a long one (a header is the client's to fill) by its digest, so that each
+    /// of the storage's keys costs at most a few hundred bytes whatever the client sent.
+    fn text(text: String) -> Self {
+        if text.len() <= MAX_KEY_TEXT {
+            return Self::Text(text);
+        }
+        Self::Text(format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))))
+    }
+
     /// Appends the key's text to `out`.
     pub(crate) fn push_to(&self, out: &mut String) {
         match self {
@@ -215,6 +229,27 @@ mod tests {
             push_ip(&mut text, ip);
             assert_eq!(text, ip.to_string());
         }
+    }
+
+    #[test]
+    fn long_text_keys_are_stored_by_their_digest() {
+        let key = |value: &str| {
+            let p = parts(&[]);
+            KeyFunc::custom({
+                let value = value.to_owned();
+                move |_| Some(value.clone())
+            })
+            .key(&p, 0)
+            .map(|k| k.to_string())
+            .unwrap()
+        };
+        let short = "k".repeat(MAX_KEY_TEXT);
+        assert_eq!(key(&short), short);
+        let long = key(&"k".repeat(64 * 1024));
+        assert_eq!(long.len(), "sha256:".len() + 64, "{long}");
+        assert!(long.starts_with("sha256:"));
+        assert_eq!(long, key(&"k".repeat(64 * 1024)), "the same text, the same key");
+        assert_ne!(long, key(&("k".repeat(64 * 1024 - 1) + "j")));
     }
 
     #[test]
