@@ -62,6 +62,7 @@
 //! | `session["k"] = v` | [`Session::insert`] |
 //! | `flash(msg, "info")` / `get_flashed_messages()` | [`Session::flash_with`] / in templates |
 //! | `render_template("x.html", **ctx)` | [`Template::render`] |
+//! | `@app.context_processor` | [`AppBuilder::context_processor`], `BuildCtx::context_processor` (feature `templates`) |
 //! | `flask routes` / `flask run` | `<app> routes` / `<app> serve` |
 //! | `app.test_client()` | [`RunningApp::test_client`] (feature `testing`) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
