@@ -300,7 +300,7 @@ impl AppBuilder {
     #[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
     pub fn context_processor(
         mut self,
-        f: impl Fn(&http::request::Parts, &mut crate::templates::TemplateVars) + Send + Sync + 'static,
+        f: impl Fn(&mut http::request::Parts, &mut crate::templates::TemplateVars) + Send + Sync + 'static,
     ) -> Self {
         self.parts.context_processors.push(std::sync::Arc::new(f));
         self

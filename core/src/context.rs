@@ -118,7 +118,10 @@ impl BuildCtx<'_> {
     /// adds values to the templates of a request when its handler takes a
     /// [`Template`](crate::Template). Requests that render no template never run it, so an
     /// extension's per-request template helpers (a CSRF token, the current user) cost nothing
-    /// on the others.
+    /// on the others. It runs while the `Template` is extracted and gets the request's parts
+    /// mutably, as an extractor does: it may leave a value there for the handler's later
+    /// extractors (phial-login leaves the login context that `current_user` reads when the
+    /// template renders).
     ///
     /// # Examples
     ///
@@ -146,7 +149,7 @@ impl BuildCtx<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "templates")))]
     pub fn context_processor(
         &mut self,
-        f: impl Fn(&http::request::Parts, &mut crate::templates::TemplateVars) + Send + Sync + 'static,
+        f: impl Fn(&mut http::request::Parts, &mut crate::templates::TemplateVars) + Send + Sync + 'static,
     ) -> &mut Self {
         self.parts.context_processors.push(Arc::new(f));
         self

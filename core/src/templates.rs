@@ -61,7 +61,7 @@ pub struct Templates {
 
 /// A context processor: adds a request's values to its templates (see
 /// `BuildCtx::context_processor`).
-pub(crate) type ContextProcessor = Arc<dyn Fn(&Parts, &mut TemplateVars) + Send + Sync>;
+pub(crate) type ContextProcessor = Arc<dyn Fn(&mut Parts, &mut TemplateVars) + Send + Sync>;
 
 impl fmt::Debug for Templates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
