@@ -197,11 +197,6 @@ impl<U: AuthUser> LoginContext<U> {
         let facts = RequestFacts::without_remember(parts, &self.shared.config).await?;
         self.lock().session = Some(facts.session.clone());
         let resolved = self.resolve_facts(&facts, &parts.headers).await?;
-        #[cfg(feature = "templates")]
-        parts
-            .extensions
-            .get_or_insert_default::<phial_core::templates::TemplateVars>()
-            .insert("current_user", minijinja_value(&resolved));
         self.lock().resolved = Some(resolved.clone());
         Ok(resolved)
     }
@@ -576,9 +571,64 @@ impl std::fmt::Debug for Ident {
     }
 }
 
+/// `current_user` in templates: the request's login context, read when a template first
+/// looks at it, that is once the handler's extractors (one of which resolves the user) and any
+/// `login_user` or `logout_user` have run. Until the user is resolved it is undefined.
 #[cfg(feature = "templates")]
-fn minijinja_value<U: AuthUser>(resolved: &Resolved<U>) -> phial_core::minijinja::Value {
-    phial_core::minijinja::Value::from_serialize(crate::user::template_value(resolved.user.as_ref()))
+pub(crate) struct TemplateUser<U: AuthUser> {
+    context: Arc<LoginContext<U>>,
+    value: std::sync::OnceLock<phial_core::minijinja::Value>,
+}
+
+#[cfg(feature = "templates")]
+impl<U: AuthUser> TemplateUser<U> {
+    /// The context processor of `LoginExtension`: `current_user` for a request that renders,
+    /// with the request's login context (made here if no extractor has made it yet, so that
+    /// the one that resolves the user later is the one the template reads).
+    pub(crate) fn add(parts: &mut Parts, vars: &mut phial_core::templates::TemplateVars) {
+        if let Ok(context) = context_of::<U>(parts) {
+            let user = Self { context, value: std::sync::OnceLock::new() };
+            vars.insert("current_user", phial_core::minijinja::Value::from_object(user));
+        }
+    }
+
+    fn value(&self) -> &phial_core::minijinja::Value {
+        self.value.get_or_init(|| match &self.context.lock().resolved {
+            Some(resolved) => {
+                phial_core::minijinja::Value::from_serialize(crate::user::template_value(resolved.user.as_ref()))
+            }
+            None => phial_core::minijinja::Value::UNDEFINED,
+        })
+    }
+}
+
+#[cfg(feature = "templates")]
+impl<U: AuthUser> std::fmt::Debug for TemplateUser<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.value(), f)
+    }
+}
+
+#[cfg(feature = "templates")]
+impl<U: AuthUser> phial_core::minijinja::value::Object for TemplateUser<U> {
+    fn repr(self: &Arc<Self>) -> phial_core::minijinja::value::ObjectRepr {
+        phial_core::minijinja::value::ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &phial_core::minijinja::Value) -> Option<phial_core::minijinja::Value> {
+        self.value().get_item(key).ok().filter(|value| !value.is_undefined())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> phial_core::minijinja::value::Enumerator {
+        match self.value().try_iter() {
+            Ok(keys) => phial_core::minijinja::value::Enumerator::Values(keys.collect()),
+            Err(_) => phial_core::minijinja::value::Enumerator::Empty,
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.value(), f)
+    }
 }
 
 /// The remember-me cookie's value, if the request carries a non-empty one.

@@ -276,6 +276,8 @@ impl<U: AuthUser> Extension for LoginExtension<U> {
             timeout: CALL_TIMEOUT,
         });
         ctx.state(LoginState { shared: Arc::clone(&shared) });
+        #[cfg(feature = "templates")]
+        ctx.context_processor(crate::context::TemplateUser::<U>::add);
         self.shared.set(shared).map_err(|_| Error::msg("the login extension was built twice"))?;
         Ok(())
     }

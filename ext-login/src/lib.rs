@@ -82,7 +82,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `templates` | `current_user` in templates rendered after the user was resolved |
+//! | `templates` | `current_user` in templates, read when the page renders: the user one of the handler's extractors resolved (in any order with `Template`), or the one it logged in or out |
 //! | `redis` | `RedisRememberStore` on phial-core's shared Redis connection (`login.remember_store = "redis"`) |
 //! | `sql` | `SqlRememberStore` in phial-sql's default database (`login.remember_store = "sql"`) |
 //! | `testing` | [`testing`]: log a user in from a test without the login form (Flask-Login's `FlaskLoginClient`) |
