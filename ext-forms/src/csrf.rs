@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::{BoxFuture, Either};
-use http::header::{CONTENT_TYPE, HOST, ORIGIN, REFERER};
+use http::header::{HOST, ORIGIN, REFERER};
 use http::request::Parts;
 use phial_core::axum::body::Body;
 use phial_core::axum::extract::{FromRequestParts, MatchedPath, Request};
@@ -23,7 +23,7 @@ use phial_core::{Error, HttpError, Secret, tower};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
-use crate::form::{BodyKind, body_kind};
+use crate::form::{BodyKind, body_kind, content_type};
 use crate::urlencoded;
 
 /// The session key of the CSRF secret (a per-login key: `cycle_id` removes it).
@@ -534,7 +534,7 @@ enum FormBody<'a> {
 
 /// The body of a form read whole (up to `max_form_bytes`), for its token field.
 async fn form_body<'a>(parts: &'a Parts, body: Body, config: &CsrfConfig) -> Result<FormBody<'a>, Response> {
-    let content_type = parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = content_type(&parts.headers);
     let kind = body_kind(content_type);
     if kind != BodyKind::Urlencoded && kind != BodyKind::Multipart {
         return Ok(FormBody::Other(body));

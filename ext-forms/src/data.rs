@@ -93,12 +93,7 @@ impl<'a> FieldRef<'a> {
     /// The values of this field's name from this field on, in order.
     pub(crate) fn values(self) -> impl Iterator<Item = FieldValue<'a>> + 'a {
         let data = self.data;
-        let text = data.text.as_bytes();
-        let name = &text[data.fields[self.index].name.clone()];
-        data.fields[self.index..]
-            .iter()
-            .filter(move |entry| &text[entry.name.clone()] == name)
-            .map(move |entry| data.value(entry))
+        data.entries_from(self.index, self.name()).map(move |entry| data.value(entry))
     }
 }
 
@@ -254,11 +249,11 @@ impl FormData {
         }
     }
 
-    /// The fields called `name`, in order. (Names are compared as bytes: slicing them out as
-    /// text would check character boundaries on every comparison.)
-    fn entries<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Entry> + use<'a, 'n> {
+    /// The fields called `name` from field `start` on, in order. (Names are compared as bytes:
+    /// slicing them out as text would check character boundaries on every comparison.)
+    fn entries_from<'a, 'n>(&'a self, start: usize, name: &'n str) -> impl Iterator<Item = &'a Entry> + use<'a, 'n> {
         let text = self.text.as_bytes();
-        self.fields.iter().filter(move |entry| text.get(entry.name.clone()) == Some(name.as_bytes()))
+        self.fields[start..].iter().filter(move |entry| text.get(entry.name.clone()) == Some(name.as_bytes()))
     }
 
     /// Adds an uploaded file.
@@ -283,12 +278,12 @@ impl FormData {
 
     /// Every value of field `name`, in order.
     pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = FieldValue<'a>> + use<'a, 'n> {
-        self.entries(name).map(|entry| self.value(entry))
+        self.entries_from(0, name).map(|entry| self.value(entry))
     }
 
     /// Whether field `name` was submitted at all.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries(name).next().is_some()
+        self.entries_from(0, name).next().is_some()
     }
 
     /// Each distinct field name, in the order of first appearance.

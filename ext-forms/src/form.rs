@@ -292,9 +292,9 @@ fn wants_json(kind: BodyKind, headers: &http::HeaderMap) -> bool {
             .is_some_and(|accept| phial_core::middleware::prefers_json(Some(accept)))
 }
 
-/// The kind of the body of a request with `headers`.
-fn request_body_kind(headers: &http::HeaderMap) -> BodyKind {
-    body_kind(headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default())
+/// The `Content-Type` of a request with `headers`; empty when there is none (or it is not text).
+pub(crate) fn content_type(headers: &http::HeaderMap) -> &str {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
 /// What a form body is, by its `Content-Type`.
@@ -347,12 +347,11 @@ async fn read_body(request: Request, kind: BodyKind) -> Result<FormData, HttpErr
         // otherwise carry in the handler's (boxed, copied) future.
         BodyKind::Multipart => return Box::pin(read_multipart(request)).await,
         BodyKind::Other => {
-            let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
             return Err(HttpError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
                     "A form must be sent as application/x-www-form-urlencoded, multipart/form-data or application/json, not {}.",
-                    essence(content_type).to_ascii_lowercase()
+                    essence(content_type(request.headers())).to_ascii_lowercase()
                 ),
             ));
         }
@@ -424,7 +423,7 @@ where
         if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
             return Ok(Self::empty());
         }
-        let kind = request_body_kind(request.headers());
+        let kind = body_kind(content_type(request.headers()));
         let json = wants_json(kind, request.headers());
         let catalog = catalog(request.extensions());
         let csrf_failed = request.extensions().get::<crate::csrf::CsrfFailed>().cloned();
