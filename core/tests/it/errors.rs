@@ -5,7 +5,7 @@ use axum::routing::{get, post};
 use http::StatusCode;
 use phial_core::prelude::*;
 
-use crate::builder;
+use crate::{Started as _, builder};
 
 async fn app() -> phial_core::testing::TestClient {
     builder()
@@ -31,12 +31,8 @@ async fn app() -> phial_core::testing::TestClient {
         )
         .endpoint("upload", "/upload", post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }))
         .endpoint("json", "/json", post(|axum::Json(v): axum::Json<serde_json::Value>| async move { v.to_string() }))
-        .build()
-        .unwrap()
-        .start()
+        .client()
         .await
-        .unwrap()
-        .test_client()
 }
 
 #[tokio::test]
@@ -120,12 +116,8 @@ async fn custom_handler_renders_its_status() {
         .error_handler(StatusCode::NOT_FOUND, |ctx: ErrorContext| {
             (ctx.status, Html(format!("<h1>File Not Found</h1><p>{}</p>", ctx.path))).into_response()
         })
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     let response = client.get("/gone").await;
     response.assert_status(StatusCode::NOT_FOUND);
     assert_eq!(response.html(), "<h1>File Not Found</h1><p>/gone</p>");
@@ -139,12 +131,8 @@ async fn handler_built_error_bodies_pass_untouched() {
             "/teapot",
             get(|| async { (StatusCode::IM_A_TEAPOT, axum::Json(serde_json::json!({"tea": true}))) }),
         )
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     let response = client.get("/teapot").header("accept", "text/html").await;
     assert_eq!(response.json_value(), serde_json::json!({"tea": true}));
 }
@@ -161,12 +149,8 @@ async fn slow_handler_times_out_with_503() {
                 "late"
             }),
         )
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     let response = client.get("/slow").accept_json().await;
     response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
 }
@@ -188,12 +172,8 @@ async fn timeout_counts_the_handlers_work_before_its_first_wait() {
                 "late"
             }),
         )
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     let response = client.get("/busy").accept_json().await;
     response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -18,6 +18,18 @@ pub(crate) fn builder() -> AppBuilder {
     App::builder().profile(Profile::Testing).set("app.secret_key", "test-secret-key")
 }
 
+/// The end of most tests' setup: builds and starts the app, and gives its test client.
+pub(crate) trait Started {
+    /// The started app's test client; panics when the app does not build or start.
+    async fn client(self) -> phial_core::testing::TestClient;
+}
+
+impl Started for AppBuilder {
+    async fn client(self) -> phial_core::testing::TestClient {
+        self.build().unwrap().start().await.unwrap().test_client()
+    }
+}
+
 /// A started app with one route at `/`.
 pub(crate) async fn hello_app() -> RunningApp {
     builder().endpoint("index", "/", get(|| async { "hello" })).build().expect("builds").start().await.expect("starts")

@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use http::StatusCode;
 use phial_core::prelude::*;
 
-use crate::builder;
+use crate::{Started as _, builder};
 
 #[tokio::test]
 async fn blueprint_routes_are_prefixed_and_named() {
@@ -36,12 +36,8 @@ async fn url_for_errors_name_the_problem() {
 async fn external_urls_use_the_request_host() {
     let client = builder()
         .endpoint("post", "/post/{id}", get(|urls: Urls| async move { urls.external("post", [("id", 7)]).unwrap() }))
-        .build()
-        .unwrap()
-        .start()
+        .client()
         .await
-        .unwrap()
-        .test_client()
         .with_host("blog.example:8080");
     client.get("/post/1").await.assert_text_contains("http://blog.example:8080/post/7");
 }
@@ -82,12 +78,8 @@ async fn registered_state_is_extracted_with_ext() {
             }),
         )
         .endpoint("missing", "/missing", get(|_: Ext<String>| async { "" }))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     client.get("/count").await.assert_text_contains("1");
     client.get("/count").await.assert_text_contains("2");
     client.get("/missing").await.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
@@ -116,7 +108,7 @@ fn session_app(store: &str) -> AppBuilder {
 
 #[tokio::test]
 async fn cookie_session_round_trip_with_flash_shown_once() {
-    let client = session_app("cookie").build().unwrap().start().await.unwrap().test_client();
+    let client = session_app("cookie").client().await;
     let response = client.post("/login").await;
     response.assert_status(StatusCode::SEE_OTHER);
     let cookie = response.header("set-cookie").unwrap();
@@ -129,7 +121,7 @@ async fn cookie_session_round_trip_with_flash_shown_once() {
 
 #[tokio::test]
 async fn tampered_session_cookie_gives_an_empty_session_not_an_error() {
-    let client = session_app("cookie").build().unwrap().start().await.unwrap().test_client();
+    let client = session_app("cookie").client().await;
     client.post("/login").await;
     let value = client.cookie("session").unwrap();
     let mut tampered = value.into_bytes();
@@ -151,17 +143,12 @@ async fn rotated_secret_key_still_reads_old_cookies() {
     let rotated = session_app("cookie")
         .set("app.secret_key", "new-key")
         .config_toml("[app]\nsecret_key_fallbacks = [\"old-key\"]\n")
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     rotated.set_cookie("session", &cookie);
     rotated.get("/").await.assert_text_contains("susan");
 
-    let without =
-        session_app("cookie").set("app.secret_key", "new-key").build().unwrap().start().await.unwrap().test_client();
+    let without = session_app("cookie").set("app.secret_key", "new-key").client().await;
     without.set_cookie("session", &cookie);
     without.get("/").await.assert_text_contains("anonymous");
 }
@@ -174,12 +161,8 @@ async fn memory_store_rotates_the_session_id_at_login() {
             "/visit",
             post(|session: Session| async move { session.insert("visited", true).map(|()| "ok") }),
         )
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     client.post("/visit").await.assert_status(StatusCode::OK);
     let before = client.cookie("session").unwrap();
     client.post("/login").await;
@@ -199,14 +182,7 @@ async fn unknown_session_store_fails_startup() {
 
 #[tokio::test]
 async fn vary_cookie_only_when_the_session_is_used() {
-    let client = session_app("cookie")
-        .endpoint("plain", "/plain", get(|| async { "plain" }))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+    let client = session_app("cookie").endpoint("plain", "/plain", get(|| async { "plain" })).client().await;
     assert_eq!(client.get("/plain").await.header("vary"), None);
     let vary = client.get("/").await.header("vary").map(str::to_owned);
     assert_eq!(vary.as_deref(), Some("Cookie"));
@@ -218,12 +194,8 @@ async fn production_session_cookie_is_secure() {
         .profile(Profile::Production)
         .env([("SECRET_KEY", "production-secret")])
         .endpoint("login", "/login", post(login))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     let response = client.post("/login").await;
     assert!(response.header("set-cookie").unwrap().contains("Secure"));
 }
@@ -251,7 +223,7 @@ async fn readiness_reports_each_extension() {
     report.assert_status(StatusCode::OK);
     assert_eq!(report.json_value()["status"], "ok");
 
-    let sick = builder().extension(Sick).build().unwrap().start().await.unwrap().test_client();
+    let sick = builder().extension(Sick).client().await;
     let report = sick.get("/readyz").await;
     report.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     let body = report.json_value();
@@ -262,15 +234,7 @@ async fn readiness_reports_each_extension() {
 
 #[tokio::test]
 async fn health_paths_can_be_renamed_or_removed() {
-    let client = builder()
-        .set("app.liveness_path", "/live")
-        .set("app.readiness_path", "")
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+    let client = builder().set("app.liveness_path", "/live").set("app.readiness_path", "").client().await;
     client.get("/live").await.assert_status(StatusCode::OK);
     client.get("/healthz").await.assert_status(StatusCode::NOT_FOUND);
     client.get("/readyz").await.assert_status(StatusCode::NOT_FOUND);
@@ -281,15 +245,8 @@ async fn static_files_are_served_with_cache_headers() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("css")).unwrap();
     std::fs::write(dir.path().join("css/app.css"), "body { color: red }").unwrap();
-    let client = builder()
-        .set("app.static_folder", dir.path().to_str().unwrap())
-        .set("app.static_max_age", 600)
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+    let client =
+        builder().set("app.static_folder", dir.path().to_str().unwrap()).set("app.static_max_age", 600).client().await;
     let response = client.get("/static/css/app.css").await;
     response.assert_status(StatusCode::OK).assert_text_contains("color: red");
     assert_eq!(response.header("cache-control"), Some("public, max-age=600"));
@@ -329,12 +286,8 @@ async fn request_id_state_and_session_are_found_through_the_request() {
                 format!("{id:?} {profile:?} {session}")
             }),
         )
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     let given = client.get("/id").header("x-request-id", "abc-123").await;
     given.assert_status(StatusCode::OK);
     assert_eq!(given.text(), "abc-123");
@@ -366,11 +319,7 @@ async fn state_extractor_works_in_handlers() {
             "/profile",
             get(|State(state): State<AppState>| async move { state.profile().to_string() }),
         )
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     client.get("/profile").await.assert_text_contains("testing");
 }

@@ -5,7 +5,7 @@ use axum::routing::get;
 use http::StatusCode;
 use phial_core::prelude::*;
 
-use crate::builder;
+use crate::{Started as _, builder};
 
 fn write(dir: &std::path::Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
@@ -50,12 +50,8 @@ async fn client(dir: &std::path::Path, profile_reload: bool) -> phial_core::test
         .endpoint("flash", "/flash", get(flash_then_redirect))
         .endpoint("cats", "/cats", get(|t: Template| async move { t.render("cats.html", ()) }))
         .endpoint("broken", "/broken", get(|t: Template| async move { t.render("broken.html", ()) }))
-        .build()
-        .unwrap()
-        .start()
+        .client()
         .await
-        .unwrap()
-        .test_client()
 }
 
 #[tokio::test]
@@ -126,12 +122,8 @@ async fn context_processors_run_only_for_requests_that_render() {
         }))
         .endpoint("page", "/page", get(|t: Template| async move { t.render("path.html", ()) }))
         .endpoint("plain", "/plain", get(|| async { "no template" }))
-        .build()
-        .unwrap()
-        .start()
-        .await
-        .unwrap()
-        .test_client();
+        .client()
+        .await;
     assert_eq!(client.get("/plain").await.text(), "no template");
     assert_eq!(runs.load(Ordering::SeqCst), 0, "a request that renders nothing runs no processor");
     assert_eq!(client.get("/page").await.html(), "/page from the app, the extension");
