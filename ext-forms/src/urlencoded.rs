@@ -43,15 +43,9 @@ impl<'b> Decoder<'b> {
         // byte (a delimiter, `+` or `%`), so a boundary of the body's characters.
         let (mut literal, mut at) = (range.start, range.start);
         while at < end {
-            let (byte, width) = match (bytes[at], &bytes[at + 1..end]) {
-                (b'+', _) => (b' ', 1),
-                (b'%', [high, low, ..]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                    (hex(*high) << 4 | hex(*low), 3)
-                }
-                _ => {
-                    at += 1;
-                    continue;
-                }
+            let Some((byte, width)) = escape(&bytes[at..end]) else {
+                at += 1;
+                continue;
             };
             if literal < at {
                 self.flush(out);
@@ -149,25 +143,28 @@ fn text(raw: &[u8]) -> Cow<'_, str> {
 /// `raw`, which holds escapes, decoded: `+` is a space, `%XX` a byte.
 fn unescape(raw: &[u8]) -> Cow<'_, str> {
     let mut bytes = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some((&byte, after)) = rest.split_first() {
-        rest = after;
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => match rest {
-                [high, low, tail @ ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                    bytes.push(hex(*high) << 4 | hex(*low));
-                    rest = tail;
-                }
-                _ => bytes.push(b'%'),
-            },
-            other => bytes.push(other),
-        }
+    let mut at = 0;
+    while let Some(&byte) = raw.get(at) {
+        let (byte, width) = escape(&raw[at..]).unwrap_or((byte, 1));
+        bytes.push(byte);
+        at += width;
     }
     Cow::Owned(match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
     })
+}
+
+/// The escape that `raw` starts with, as its byte and width: `+` is a space, `%XX` a byte;
+/// `None` for anything else, a `%` without two hex digits included (it stays as it is).
+fn escape(raw: &[u8]) -> Option<(u8, usize)> {
+    match raw {
+        [b'+', ..] => Some((b' ', 1)),
+        [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+            Some((hex(*high) << 4 | hex(*low), 3))
+        }
+        _ => None,
+    }
 }
 
 /// The value of one hex digit (already checked to be one).
